@@ -1,0 +1,150 @@
+"""The ``sadakat`` command.
+
+Settings are loaded only by the commands that need them, so ``sadakat keygen`` and
+``sadakat demo`` work on a machine with no configuration at all. A configuration problem ends the
+command with one line naming the key and the fix.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from rich.console import Console
+from rich.table import Table
+from sqlmodel import select
+
+from integration.runtime import Runtime, configure_logging
+from integration.settings import ConfigError, generate_key, load_settings
+
+console = Console()
+
+
+class Context:
+    def __init__(self, config_path: str | None) -> None:
+        self.config_path = config_path
+        self._runtime: Runtime | None = None
+
+    @property
+    def runtime(self) -> Runtime:
+        if self._runtime is None:
+            try:
+                settings = load_settings(self.config_path)
+            except ConfigError as exc:
+                raise click.ClickException(str(exc)) from None
+            configure_logging(settings.logging.level)
+            self._runtime = Runtime(settings)
+        return self._runtime
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+@click.group()
+@click.option(
+    "--config", "config_path", envvar="SADAKAT_CONFIG", type=click.Path(dir_okay=False),
+    help="Path to config.toml (default: $SADAKAT_CONFIG).",
+)
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None) -> None:
+    """Sadakat: loyalty points, tiers and customer data for online stores."""
+    ctx.obj = Context(config_path)
+
+
+@main.command()
+def keygen() -> None:
+    """Print a new Fernet key for [security] encryption_key."""
+    click.echo(generate_key())
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@pass_context
+def db_upgrade(ctx: Context) -> None:
+    """Apply all migrations."""
+    from integration.migrate import current_heads, upgrade
+
+    upgrade(ctx.runtime.engine)
+    click.echo(f"database at {', '.join(sorted(current_heads(ctx.runtime.engine)))}")
+
+
+@main.group()
+def account() -> None:
+    """Loyalty programs (tenants)."""
+
+
+@account.command("create")
+@click.argument("name")
+@click.option("--currency", default="USD", show_default=True)
+@click.option("--timezone", default="UTC", show_default=True)
+@pass_context
+def account_create(ctx: Context, name: str, currency: str, timezone: str) -> None:
+    from integration.accounts import create_account
+    from integration.db import write_session
+
+    with write_session(ctx.runtime.engine) as session:
+        created = create_account(session, name, currency=currency, timezone=timezone)
+    click.echo(f"account {created.id} created: {name}")
+
+
+@account.command("list")
+@pass_context
+def account_list(ctx: Context) -> None:
+    from integration.db import read_session
+    from integration.models import Account
+
+    table = Table("id", "name", "currency", "status")
+    with read_session(ctx.runtime.engine) as session:
+        for row in session.exec(select(Account).order_by(Account.id)):
+            table.add_row(str(row.id), row.name, row.currency, row.status)
+    console.print(table)
+
+
+@main.group()
+def ledger() -> None:
+    """The points ledger."""
+
+
+@ledger.command("check")
+@click.option("--account", "account_id", type=int, help="Check one account (default: all).")
+@pass_context
+def ledger_check(ctx: Context, account_id: int | None) -> None:
+    """Prove balances + redeemed + expired = issued and cached balances = entries."""
+    from integration.db import read_session
+    from integration.ledger import check_account
+    from integration.models import Account
+
+    failed = False
+    table = Table("account", "issued", "balances", "redeemed", "expired", "entries", "result")
+    with read_session(ctx.runtime.engine) as session:
+        ids = [account_id] if account_id else session.exec(select(Account.id)).all()
+        for aid in ids:
+            report = check_account(session, aid)
+            failed |= not report.ok
+            table.add_row(
+                str(aid), str(report.issued), str(report.balances), str(report.redeemed),
+                str(report.expired), str(report.entries),
+                "ok" if report.ok else "[red]" + "; ".join(report.problems[:3]),
+            )
+    console.print(table)
+    if failed:
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--dir", "directory", default="sadakat-demo", show_default=True,
+              help="Where the demo keeps its SQLite database.")
+@click.option("--customers", default=300, show_default=True)
+def demo(directory: str, customers: int) -> None:
+    """Run the loyalty program on sample data, on SQLite, with no credentials."""
+    from integration.demo import run_demo
+
+    run_demo(directory, customers=customers, console=console)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""VIP tiers: the highest tier whose threshold the customer's rolling-window spend or points meet.
+
+Retention: a tier reached (or re-qualified for) is kept until ``tier_kept_until``, so a quiet
+month does not demote a VIP; after that the tier follows the window again. Upgrades are immediate.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from integration.db import utcnow
+from integration.ledger.orders import AWARD_STATES
+from integration.ledger.periods import months
+from integration.models import Customer, EntryKind, LedgerEntry, Order, Tier
+from integration.program import ProgramSettings
+
+QUALIFYING_KINDS = (EntryKind.EARN, EntryKind.BONUS, EntryKind.REVERSE, EntryKind.IMPORT)
+
+
+def qualifying_value(
+    session: Session, program: ProgramSettings, customer: Customer, now: datetime
+) -> Decimal:
+    since = now - months(program.tiers.window_months)
+    if program.tiers.basis == "points":
+        total = session.exec(
+            select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
+                LedgerEntry.customer_id == customer.id,
+                LedgerEntry.created_at >= since,
+                LedgerEntry.kind.in_(QUALIFYING_KINDS),  # type: ignore[attr-defined]
+            )
+        ).one()
+        return Decimal(total)
+    total = session.exec(
+        select(func.coalesce(func.sum(Order.total - Order.refunded_total), 0)).where(
+            Order.account_id == customer.account_id,
+            Order.customer_id == customer.id,
+            Order.placed_at >= since,
+            Order.awarded_at.is_not(None),  # type: ignore[union-attr]
+            Order.status.in_(AWARD_STATES["paid"]),  # type: ignore[attr-defined]
+        )
+    ).one()
+    return Decimal(total)
+
+
+def tiers_of(session: Session, account_id: int) -> list[Tier]:
+    return list(
+        session.exec(select(Tier).where(Tier.account_id == account_id).order_by(Tier.threshold))
+    )
+
+
+def evaluate_tier(
+    session: Session,
+    program: ProgramSettings,
+    customer: Customer,
+    now: datetime | None = None,
+    tiers: list[Tier] | None = None,
+) -> Tier | None:
+    """Set the customer's tier from the window, honouring retention; returns the tier now held."""
+    now = now or utcnow()
+    tiers = tiers if tiers is not None else tiers_of(session, customer.account_id)
+    if not tiers:
+        return None
+    value = qualifying_value(session, program, customer, now)
+    reached = None
+    for tier in tiers:
+        if value >= tier.threshold:
+            reached = tier
+    rank = {tier.id: i for i, tier in enumerate(tiers)}
+    current_rank = rank.get(customer.tier_id, -1)
+    reached_rank = rank.get(reached.id, -1) if reached else -1
+    keep = months(program.tiers.retention_months)
+    if reached_rank > current_rank:
+        customer.tier_id = reached.id if reached else None
+        customer.tier_achieved_at = now
+        customer.tier_kept_until = now + keep
+    elif reached_rank == current_rank and reached is not None:
+        customer.tier_kept_until = max(customer.tier_kept_until or now, now + keep)
+    elif customer.tier_kept_until is None or customer.tier_kept_until <= now:
+        customer.tier_id = reached.id if reached else None
+        customer.tier_achieved_at = now if reached else None
+        customer.tier_kept_until = now + keep if reached else None
+    session.add(customer)
+    return next((t for t in tiers if t.id == customer.tier_id), None)
