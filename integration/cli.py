@@ -146,5 +146,9 @@ def demo(directory: str, customers: int) -> None:
     run_demo(directory, customers=customers, console=console)
 
 
+from integration.portability.cli import export_command, import_command  # noqa: E402
+main.add_command(import_command)
+main.add_command(export_command)
+
 if __name__ == "__main__":
     main()

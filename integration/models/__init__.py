@@ -8,6 +8,7 @@ from integration.models.ledger import EntryKind, LedgerEntry
 from integration.models.orders import Order, OrderLine, OrderStatus, Refund
 from integration.models.program import Redemption, RedemptionStatus, Reward, RewardKind, Tier
 from integration.models.tenancy import Account, Connection, ConnectionStatus, SyncCursor
+from integration.portability.models import ImportRef  # noqa: E402,F401  (registers import_ref)
 
 __all__ = [
     "Account",
