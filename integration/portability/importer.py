@@ -19,16 +19,17 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -204,14 +205,31 @@ def _import(
     run = _Run(account, source, columns, report, unknown, now or utcnow(), path.name, on_reject,
                tiers)
     iterator = iter(rows)
+    chunks = 0
     while chunk := list(islice(iterator, chunk_size)):
         report.rows += len(chunk)
         with transaction() as session:
+            _refresh_statistics(session, chunks)
             _apply_chunk(session, run, chunk)
+        chunks += 1
         run.flush_rejections()
         if progress is not None:
             progress(counter.position, report.rows)
     return report
+
+
+def _refresh_statistics(session: Session, chunks_done: int) -> None:
+    """PostgreSQL: re-ANALYZE the growing tables after 1, 2, 4, 8... chunks.
+
+    A bulk load outruns autovacuum: with statistics from when the ledger was small, the planner
+    looks keys up by ``account_id`` alone and filters every entry of the account, so each chunk
+    gets slower than the last (measured: 264 rows/s at 100,000 rows). Doubling intervals keep
+    the cost to a few ANALYZEs per import.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    if chunks_done and chunks_done & (chunks_done - 1) == 0:
+        session.execute(text("ANALYZE ledger_entry, customer, import_ref"))
 
 
 # --- one chunk --------------------------------------------------------------------------------
@@ -531,7 +549,7 @@ def _post_entries(session: Session, run: _Run, rows: list[_Row]) -> None:
         run.report.points += v["points"]
         _count_applied(run, row)
     if entries:
-        session.execute(insert(LEDGER), entries)
+        _insert_entries(session, entries)
         deltas: dict[int, int] = defaultdict(int)
         for entry in entries:
             deltas[entry["customer_id"]] += entry["amount"]
@@ -543,6 +561,29 @@ def _post_entries(session: Session, run: _Run, rows: list[_Row]) -> None:
              for cid, delta in deltas.items()],
         )
     _set_tiers(session, run, applied)
+
+
+def _insert_entries(session: Session, entries: list[dict[str, Any]]) -> None:
+    """Multi-row insert; on PostgreSQL through COPY, several times faster than INSERTs there.
+
+    COPY bypasses SQLAlchemy's types, so values are given as ``UTCDateTime`` stores them (naive
+    UTC) and ``data`` as JSON text.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(insert(LEDGER), entries)
+        return
+    columns = list(entries[0])
+    raw = session.connection().connection.driver_connection
+    with raw.cursor() as cursor, cursor.copy(
+        f"COPY ledger_entry ({', '.join(columns)}) FROM STDIN"
+    ) as copy:
+        for entry in entries:
+            copy.write_row([
+                json.dumps(value) if name == "data"
+                else value.astimezone(UTC).replace(tzinfo=None) if isinstance(value, datetime)
+                else value
+                for name, value in entry.items()
+            ])
 
 
 def _default_reason(run: _Run) -> str:
