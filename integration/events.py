@@ -31,6 +31,7 @@ from integration.models import (
     Account,
     Connection,
     Customer,
+    CustomerIdentity,
     LedgerEntry,
     Order,
     OrderLine,
@@ -42,6 +43,7 @@ from integration.program import ProgramSettings, program_of
 from integration.records import (
     ConnectionRemoved,
     ConsentChanged,
+    ContactUpserted,
     CustomerDataRequested,
     CustomerRecord,
     CustomerRedactRequested,
@@ -272,6 +274,30 @@ def on_consent_changed(ctx: Context, event: ConsentChanged) -> Outcome:
     return Outcome(customer_ids={customer.id})
 
 
+def on_contact_upserted(ctx: Context, event: ContactUpserted) -> Outcome:
+    """Email-platform contacts only enrich known customers: consent and the platform's id."""
+    contact = event.contact
+    customer = None
+    if contact.platform_id:
+        customer = find_by_platform_id(ctx.session, ctx.connection.id, contact.platform_id)
+    customer = customer or find_by_email(ctx.session, ctx.account.id, contact.email)
+    if customer is None:
+        return Outcome(note="no customer with that e-mail")
+    if contact.platform_id and find_by_platform_id(
+        ctx.session, ctx.connection.id, contact.platform_id
+    ) is None:
+        ctx.session.add(CustomerIdentity(
+            account_id=ctx.account.id, customer_id=customer.id,
+            connection_id=ctx.connection.id, platform_id=contact.platform_id,
+        ))
+    changed_at = contact.updated_at or ctx.now
+    if customer.consent_updated_at is None or customer.consent_updated_at <= changed_at:
+        customer.consent = contact.consent
+        customer.consent_updated_at = changed_at
+        ctx.session.add(customer)
+    return Outcome(customer_ids={customer.id})
+
+
 def on_email_changed(ctx: Context, event: EmailChanged) -> Outcome:
     customer = find_by_email(ctx.session, ctx.account.id, event.old_email)
     if customer is None:
@@ -329,6 +355,7 @@ HANDLERS: dict[type[Event], Callable[[Context, Any], Outcome]] = {
     RefundCreated: on_refund_created,
     OrderDeleted: on_order_deleted,
     ConsentChanged: on_consent_changed,
+    ContactUpserted: on_contact_upserted,
     EmailChanged: on_email_changed,
     ReviewApproved: on_review_approved,
     CustomerRedactRequested: on_redact_requested,
