@@ -123,7 +123,7 @@ class RetryPolicy:
             self.sleep(wait)
         if isinstance(error, ApiError):
             raise error
-        raise ApiError(f"giving up after {self.attempts} attempts: {error}") from error
+        raise RetriableError(f"giving up after {self.attempts} attempts: {error}") from error
 
 
 class HttpClient:
