@@ -6,6 +6,7 @@ Importing this package registers every table on ``SQLModel.metadata`` (Alembic r
 from integration.models.customers import Customer, CustomerIdentity, Referral
 from integration.models.ledger import EntryKind, LedgerEntry
 from integration.models.orders import Order, OrderLine, OrderStatus, Refund
+from integration.models.push import PushState
 from integration.models.program import Redemption, RedemptionStatus, Reward, RewardKind, Tier
 from integration.models.tenancy import Account, Connection, ConnectionStatus, SyncCursor
 from integration.portability.models import ImportRef  # noqa: E402,F401  (registers import_ref)
@@ -21,6 +22,7 @@ __all__ = [
     "Order",
     "OrderLine",
     "OrderStatus",
+    "PushState",
     "Redemption",
     "RedemptionStatus",
     "Referral",
