@@ -216,6 +216,6 @@ SADAKAT_FILES = (("tiers", "sadakat-tiers"), ("customers", "sadakat-customers"),
                  ("ledger", "sadakat-ledger"))
 
 
-def source_ref_name(source: SourceFormat) -> str:
-    """The name customer refs are stored under: one per app, whatever file they came from."""
+def app_of(source: SourceFormat) -> str:
+    """The app a source belongs to (``smile`` for smile-history): names keys, refs and entries."""
     return source.name.split("-")[0]

@@ -8,8 +8,8 @@ command again: committed rows are recognised and skipped, the rest are applied. 
 applies every chunk in one transaction and rolls it back, so its report is exactly what the real
 run would do.
 
-Speed: rows are written with multi-row INSERTs and set-based UPDATEs of the cached balances, not
-one ORM object per row; the rules of ``integration.ledger.post_entry`` are kept: the same
+Speed: rows are written in batches (executemany INSERTs, COPY on PostgreSQL) with one batched
+UPDATE of the cached balances per chunk, not one ORM object per row; the rules of ``integration.ledger.post_entry`` are kept: the same
 fingerprint function, a replayed key with the same content is a no-op, with other content a
 conflict (rejected row), and ``Customer.points_balance`` moves in the same transaction as its
 entries.
@@ -42,7 +42,7 @@ from integration.portability.formats import (
     SOURCES,
     Mode,
     SourceFormat,
-    source_ref_name,
+    app_of,
 )
 from integration.portability.models import ImportRef
 from integration.portability.reader import ImportFileError, ParsedRow, RowError, read_rows
@@ -117,8 +117,8 @@ class _Run:
         self.rejected.clear()
 
     @property
-    def ref_source(self) -> str:
-        return source_ref_name(self.source)
+    def app(self) -> str:
+        return app_of(self.source)
 
 
 class _DryRunRollback(Exception):
@@ -291,7 +291,7 @@ def _header(run: _Run, name: str) -> str:
 
 
 def _entry_key(run: _Run, values: dict[str, Any]) -> str:
-    name = run.source.name.split("-")[0]
+    name = run.app
     if run.source.mode == Mode.BALANCE:
         ident = f"ref:{values['ref']}" if "ref" in values else values["email"]
         key = f"import:{name}:balance:{ident}"
@@ -361,7 +361,7 @@ def _resolve_customers(session: Session, run: _Run, rows: list[_Row]) -> list[_R
     for part in _in_chunks(refs):
         by_ref.update((ref, cid) for ref, cid in session.execute(
             select(REFS.c.ref, REFS.c.customer_id).where(
-                REFS.c.account_id == account_id, REFS.c.source == run.ref_source,
+                REFS.c.account_id == account_id, REFS.c.source == run.app,
                 REFS.c.ref.in_(part))
         ))
     by_email: dict[str, int] = {}
@@ -413,7 +413,7 @@ def _resolve_customers(session: Session, run: _Run, rows: list[_Row]) -> list[_R
             new_refs.setdefault(ref, created[index])
     if new_refs:
         session.execute(insert(REFS), [
-            {"account_id": account_id, "source": run.ref_source, "ref": ref, "customer_id": cid}
+            {"account_id": account_id, "source": run.app, "ref": ref, "customer_id": cid}
             for ref, cid in new_refs.items()
         ])
     return kept
@@ -505,7 +505,7 @@ def _post_entries(session: Session, run: _Run, rows: list[_Row]) -> None:
             .where(CUSTOMER.c.id.in_(part))
         ):
             state[cid] = [balance, active]
-    source_label = f"import:{run.source.name.split('-')[0]}"
+    source_label = f"import:{run.app}"
     entries = []
     applied = []
     for row in rows:
@@ -553,14 +553,42 @@ def _post_entries(session: Session, run: _Run, rows: list[_Row]) -> None:
         deltas: dict[int, int] = defaultdict(int)
         for entry in entries:
             deltas[entry["customer_id"]] += entry["amount"]
+        _move_balances(session, [(cid, delta, state[cid][1]) for cid, delta in deltas.items()],
+                       run.now)
+    _set_tiers(session, run, applied)
+
+
+def _move_balances(
+    session: Session, changes: list[tuple[int, int, datetime]], now: datetime
+) -> None:
+    """Add each (customer, delta, last activity) to the cached balances: one UPDATE per chunk on
+    PostgreSQL (from arrays), an executemany on SQLite (cheap there: no round trips)."""
+    if session.get_bind().dialect.name != "postgresql":
         session.execute(
             update(CUSTOMER).where(CUSTOMER.c.id == bindparam("b_id")).values(
                 points_balance=CUSTOMER.c.points_balance + bindparam("delta"),
                 last_activity_at=bindparam("active"), updated_at=bindparam("now")),
-            [{"b_id": cid, "delta": delta, "active": state[cid][1], "now": run.now}
-             for cid, delta in deltas.items()],
+            [{"b_id": cid, "delta": delta, "active": active, "now": now}
+             for cid, delta, active in changes],
         )
-    _set_tiers(session, run, applied)
+        return
+    session.execute(
+        text(
+            "UPDATE customer SET points_balance = customer.points_balance + d.delta,"
+            " last_activity_at = d.active, updated_at = :now"
+            " FROM (SELECT unnest(CAST(:ids AS bigint[])) AS id,"
+            " unnest(CAST(:deltas AS bigint[])) AS delta,"
+            " unnest(CAST(:actives AS timestamp[])) AS active) AS d"
+            " WHERE customer.id = d.id"
+        ),
+        # The columns are UTCDateTime (naive UTC); raw SQL bypasses it, so convert here.
+        {"ids": [c[0] for c in changes], "deltas": [c[1] for c in changes],
+         "actives": [_naive_utc(c[2]) for c in changes], "now": _naive_utc(now)},
+    )
+
+
+def _naive_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC).replace(tzinfo=None)
 
 
 def _insert_entries(session: Session, entries: list[dict[str, Any]]) -> None:
@@ -580,7 +608,7 @@ def _insert_entries(session: Session, entries: list[dict[str, Any]]) -> None:
         for entry in entries:
             copy.write_row([
                 json.dumps(value) if name == "data"
-                else value.astimezone(UTC).replace(tzinfo=None) if isinstance(value, datetime)
+                else _naive_utc(value) if isinstance(value, datetime)
                 else value
                 for name, value in entry.items()
             ])
