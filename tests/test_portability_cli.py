@@ -43,11 +43,11 @@ def test_import_dry_run_then_real_then_export_and_ledger_check(config, account_i
             "--source", "smile"]
 
     dry = run(config, *args, "--dry-run")
-    assert dry.exit_code == 2  # rows were rejected
+    assert dry.exit_code == 3  # rows were rejected
     assert "DRY RUN" in dry.output and "line 4, column 'points'" in dry.output
 
     real = run(config, *args, "--rejects", str(rejects))
-    assert real.exit_code == 2
+    assert real.exit_code == 3
     with open(rejects, newline="") as f:
         rows = list(csv.DictReader(f))
     assert [r["line"] for r in rows] == ["4", "5", "6", "9", "10"]

@@ -23,6 +23,7 @@ from integration.portability.formats import SOURCES
 from integration.portability.reader import PARSERS
 
 console = Console(stderr=True)
+REJECTED_ROWS = 3  # exit status when some rows were rejected (2 is click's usage error)
 
 
 def _parse_columns(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -123,7 +124,7 @@ def import_command(ctx, path: Path, account_id: int, source: str, columns: tuple
         console.print("check the result with: sadakat ledger check --account "
                       f"{account_id}")
     if any(r.rejected for r in reports):
-        sys.exit(2)
+        sys.exit(REJECTED_ROWS)
 
 
 @click.command("export")
