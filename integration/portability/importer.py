@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from itertools import islice
 from pathlib import Path
 from typing import Any, Literal
@@ -561,57 +560,68 @@ def _post_entries(session: Session, run: _Run, rows: list[_Row]) -> None:
 def _move_balances(
     session: Session, changes: list[tuple[int, int, datetime]], now: datetime
 ) -> None:
-    """Add each (customer, delta, last activity) to the cached balances: one UPDATE per chunk on
-    PostgreSQL (from arrays), an executemany on SQLite (cheap there: no round trips)."""
-    if session.get_bind().dialect.name != "postgresql":
+    """Add each (customer, delta, last activity) to the cached balances: one UPDATE from arrays
+    on PostgreSQL, a driver-level executemany on SQLite (no round trips there)."""
+    dialect = session.get_bind().dialect
+    stamp = CUSTOMER.c.updated_at.type.dialect_impl(dialect).bind_processor(dialect)
+    if dialect.name == "postgresql":
         session.execute(
-            update(CUSTOMER).where(CUSTOMER.c.id == bindparam("b_id")).values(
-                points_balance=CUSTOMER.c.points_balance + bindparam("delta"),
-                last_activity_at=bindparam("active"), updated_at=bindparam("now")),
-            [{"b_id": cid, "delta": delta, "active": active, "now": now}
-             for cid, delta, active in changes],
+            text(
+                "UPDATE customer SET points_balance = customer.points_balance + d.delta,"
+                " last_activity_at = d.active, updated_at = :now"
+                " FROM (SELECT unnest(CAST(:ids AS bigint[])) AS id,"
+                " unnest(CAST(:deltas AS bigint[])) AS delta,"
+                " unnest(CAST(:actives AS timestamp[])) AS active) AS d"
+                " WHERE customer.id = d.id"
+            ),
+            {"ids": [c[0] for c in changes], "deltas": [c[1] for c in changes],
+             "actives": [stamp(c[2]) for c in changes], "now": stamp(now)},
         )
         return
-    session.execute(
-        text(
-            "UPDATE customer SET points_balance = customer.points_balance + d.delta,"
-            " last_activity_at = d.active, updated_at = :now"
-            " FROM (SELECT unnest(CAST(:ids AS bigint[])) AS id,"
-            " unnest(CAST(:deltas AS bigint[])) AS delta,"
-            " unnest(CAST(:actives AS timestamp[])) AS active) AS d"
-            " WHERE customer.id = d.id"
-        ),
-        # The columns are UTCDateTime (naive UTC); raw SQL bypasses it, so convert here.
-        {"ids": [c[0] for c in changes], "deltas": [c[1] for c in changes],
-         "actives": [_naive_utc(c[2]) for c in changes], "now": _naive_utc(now)},
-    )
-
-
-def _naive_utc(value: datetime) -> datetime:
-    return value.astimezone(UTC).replace(tzinfo=None)
+    cursor = session.connection().connection.driver_connection.cursor()
+    try:
+        cursor.executemany(
+            "UPDATE customer SET points_balance = points_balance + ?, last_activity_at = ?,"
+            " updated_at = ? WHERE id = ?",
+            [(delta, stamp(active), stamp(now), cid) for cid, delta, active in changes],
+        )
+    finally:
+        cursor.close()
 
 
 def _insert_entries(session: Session, entries: list[dict[str, Any]]) -> None:
-    """Multi-row insert; on PostgreSQL through COPY, several times faster than INSERTs there.
+    """Insert a chunk's entries through the driver: COPY on PostgreSQL, executemany on SQLite.
 
-    COPY bypasses SQLAlchemy's types, so values are given as ``UTCDateTime`` stores them (naive
-    UTC) and ``data`` as JSON text.
+    SQLAlchemy's per-row parameter handling cost more than the database's work here; the
+    columns' own bind processors (``UTCDateTime``, JSON) are applied once per value instead, so
+    the stored values are exactly what an ORM insert would store.
     """
-    if session.get_bind().dialect.name != "postgresql":
-        session.execute(insert(LEDGER), entries)
-        return
-    columns = list(entries[0])
-    raw = session.connection().connection.driver_connection
-    with raw.cursor() as cursor, cursor.copy(
-        f"COPY ledger_entry ({', '.join(columns)}) FROM STDIN"
-    ) as copy:
-        for entry in entries:
-            copy.write_row([
-                json.dumps(value) if name == "data"
-                else _naive_utc(value) if isinstance(value, datetime)
-                else value
-                for name, value in entry.items()
-            ])
+    dialect = session.get_bind().dialect
+    names = list(entries[0])
+    processors = [LEDGER.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+                  for name in names]
+    rows = [
+        tuple(value if process is None or value is None else process(value)
+              for process, value in zip(processors, entry.values()))
+        for entry in entries
+    ]
+    driver = session.connection().connection.driver_connection
+    if dialect.name == "postgresql":
+        with driver.cursor() as cursor, cursor.copy(
+            f"COPY ledger_entry ({', '.join(names)}) FROM STDIN"
+        ) as copy:
+            for row in rows:
+                copy.write_row(row)
+    else:
+        cursor = driver.cursor()
+        try:
+            cursor.executemany(
+                f"INSERT INTO ledger_entry ({', '.join(names)}) "
+                f"VALUES ({', '.join('?' for _ in names)})",
+                rows,
+            )
+        finally:
+            cursor.close()
 
 
 def _default_reason(run: _Run) -> str:
