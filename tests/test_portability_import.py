@@ -251,3 +251,15 @@ def test_an_interrupted_import_is_completed_by_running_it_again(engine, account_
     assert report.already_imported == 20 and report.new == 30
     assert balances(engine, account_id) == {f"c{i}@example.com": i for i in range(1, 51)}
     assert_ledger_ok(engine, account_id)
+
+
+def test_a_repeated_customer_with_other_points_is_rejected_not_dropped(engine, account_id, tmp_path):
+    path = tmp_path / "dups.csv"
+    path.write_text("email,points\nz1@example.com,10\nz1@example.com,10\nz2@example.com,5\n"
+                    "z1@example.com,12\n")
+    report = import_file(engine, path, "smile", account_id=account_id, chunk_size=2)
+    assert report.duplicates == 1
+    assert reasons(report) == [
+        "line 5: column 'points', value 12: line 2 already gave 10 points for the same customer",
+    ]
+    assert balances(engine, account_id) == {"z1@example.com": 10, "z2@example.com": 5}

@@ -316,14 +316,14 @@ def _in_chunks(items: list, size: int = 900) -> Iterator[list]:
 
 def _drop_known_keys(session: Session, run: _Run, rows: list[_Row]) -> list[_Row]:
     """Rows whose key is already in the ledger are replays: skipped, or duplicates of this file."""
-    first_line: dict[str, int] = {}
+    seen: dict[str, tuple[int, int]] = {}  # key -> (line, points) of its first row in the chunk
     fresh: list[_Row] = []
     for row in rows:
         row.key = _entry_key(run, row.values)
-        if row.key in first_line:
-            run.report.duplicates += 1
+        if row.key in seen:
+            _duplicate(run, row, *seen[row.key])
             continue
-        first_line[row.key] = row.line
+        seen[row.key] = (row.line, row.values["points"])
         fresh.append(row)
     existing: dict[str, tuple[int, int, dict]] = {}
     for keys in _in_chunks([r.key for r in fresh]):
@@ -340,8 +340,9 @@ def _drop_known_keys(session: Session, run: _Run, rows: list[_Row]) -> list[_Row
             kept.append(row)
             continue
         customer_id, amount, data = found
-        if data.get("import", {}).get("run") == run.report.run_id:
-            run.report.duplicates += 1
+        first = data.get("import", {})
+        if first.get("run") == run.report.run_id:
+            _duplicate(run, row, first.get("line", 0), amount)
         elif amount == row.values["points"]:
             run.report.already_imported += 1
         else:
@@ -349,6 +350,17 @@ def _drop_known_keys(session: Session, run: _Run, rows: list[_Row]) -> list[_Row
                 f"key {row.key!r} was already imported as {amount:+d} points for customer "
                 f"{customer_id}; this row says {row.values['points']:+d}")))
     return kept
+
+
+def _duplicate(run: _Run, row: _Row, first_line: int, first_points: int) -> None:
+    """A key seen before in this file: a harmless repeat, or a contradiction worth a rejection."""
+    if first_points == row.values["points"]:
+        run.report.duplicates += 1
+    else:
+        run.reject(Rejection(row.line, (
+            f"column {_header(run, 'points')!r}, value {row.values['points']}: line {first_line} "
+            f"already gave {first_points} points for the same "
+            + ("customer" if run.source.mode == Mode.BALANCE else "transaction"))))
 
 
 def _resolve_customers(session: Session, run: _Run, rows: list[_Row]) -> list[_Row]:
