@@ -6,6 +6,7 @@ Used by the tests, and by anyone trying the connector without a store::
         fake.url                      # http://127.0.0.1:<port>
         fake.rate_limit(retry_after=1)  # the next request answers 429 with Retry-After: 1
         fake.fail(times=2)            # the next two requests answer 500
+        fake.requests                 # (method, path, status) of every call
         fake.send_webhook(receiver_url, "order.updated", fake.order(3))
 
 Data is deterministic for a seed. Records are kept in (updated_at, id) order so keyset paging
@@ -26,8 +27,8 @@ from typing import Any
 
 import requests
 from flask import Flask, Response, jsonify, request
-from werkzeug.serving import make_server
 
+from connectors.sdk.fakes import FakePlatform
 from sadakat_generic_store.signing import new_secret, sign
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
@@ -74,36 +75,22 @@ def parse_cursor(value: str) -> tuple[str, int]:
     return stamp, int(ident)
 
 
-class FakeGenericStore:
+class FakeGenericStore(FakePlatform):
+    name = "fake_generic_store"
+
     def __init__(self, *, seed: int = 1, customers: int = 30, orders: int = 45,
                  api_key: str = "gs_test_key_0001", webhook_secret: str | None = None,
                  currency: str = "EUR") -> None:
         self.api_key = api_key
         self.webhook_secret = webhook_secret or new_secret()
         self.currency = currency
-        self.requests: list[tuple[str, str, int]] = []  # (method, path, status) of every call
         self.attributes: dict[int, dict[str, Any]] = {}  # what pushes wrote, by customer id
         self._clock = EPOCH
         self._lock = threading.Lock()
-        self._throttle: list[int] = []  # Retry-After seconds of queued 429 answers
-        self._failures: list[int] = []  # statuses of queued failures
         rng = random.Random(seed)
         self.customers = _Table.of([self._new_customer(rng, i) for i in range(1, customers + 1)])
         self.orders = _Table.of([self._new_order(rng, i, customers) for i in range(1, orders + 1)])
-        self.app = self._build_app()
-        self._server = make_server("127.0.0.1", 0, self.app, threaded=True)
-        self.url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-
-    # -- lifecycle ---------------------------------------------------------------------------
-
-    def __enter__(self) -> FakeGenericStore:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__()
 
     # -- seeded data -------------------------------------------------------------------------
 
@@ -160,19 +147,6 @@ class FakeGenericStore:
             self.customers.upsert(row)
         return row
 
-    # -- failure injection -------------------------------------------------------------------
-
-    def rate_limit(self, times: int = 1, retry_after: int = 1) -> None:
-        """The next ``times`` requests answer 429 with ``Retry-After: retry_after``."""
-        self._throttle.extend([retry_after] * times)
-
-    def fail(self, times: int = 1, status: int = 500) -> None:
-        """The next ``times`` requests answer ``status``."""
-        self._failures.extend([status] * times)
-
-    def calls(self, method: str | None = None, prefix: str = "") -> int:
-        return sum(1 for m, p, _ in self.requests if (method is None or m == method) and p.startswith(prefix))
-
     # -- webhooks ----------------------------------------------------------------------------
 
     def signed_delivery(self, event_type: str, data: dict[str, Any], *, msg_id: str | None = None,
@@ -188,31 +162,11 @@ class FakeGenericStore:
 
     # -- HTTP --------------------------------------------------------------------------------
 
-    def _build_app(self) -> Flask:
-        app = Flask("fake_generic_store")
+    def authorized(self) -> bool:
+        return request.headers.get("Authorization") == f"Bearer {self.api_key}"
 
-        def error(status: int, code: str, message: str) -> Response:
-            response = jsonify({"error": {"code": code, "message": message}})
-            response.status_code = status
-            return response
-
-        @app.before_request
-        def gate() -> Response | None:
-            if self._throttle:
-                wait = self._throttle.pop(0)
-                response = error(429, "rate_limited", "too many requests")
-                response.headers["Retry-After"] = str(wait)
-                return response
-            if self._failures:
-                return error(self._failures.pop(0), "server_error", "injected failure")
-            if request.headers.get("Authorization") != f"Bearer {self.api_key}":
-                return error(401, "unauthorized", "missing or wrong API key")
-            return None
-
-        @app.after_request
-        def log(response: Response) -> Response:
-            self.requests.append((request.method, request.path, response.status_code))
-            return response
+    def routes(self, app: Flask) -> None:
+        error = self.refuse
 
         @app.get("/v1/ping")
         def ping() -> Response:
@@ -255,5 +209,3 @@ class FakeGenericStore:
                     continue
                 self.attributes.setdefault(ident, {}).update(update.get("attributes") or {})
             return jsonify({"updated": len(updates) - len(errors), "errors": errors})
-
-        return app
