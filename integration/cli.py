@@ -146,5 +146,10 @@ def demo(directory: str, customers: int) -> None:
     run_demo(directory, customers=customers, console=console)
 
 
+from connectors.sdk.cli import connector_group, connectors_group  # noqa: E402
+
+main.add_command(connectors_group)
+main.add_command(connector_group)
+
 if __name__ == "__main__":
     main()
