@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from click.testing import CliRunner
 
 from connectors.sdk.scaffold import names
@@ -25,6 +26,7 @@ def test_names_are_derived_and_validated():
     assert result.exit_code != 0 and "is not a valid connector name" in result.output
 
 
+@pytest.mark.slow  # builds and installs a package: ~15 s under load; still runs in CI
 def test_scaffold_passes_its_own_conformance_suite(tmp_path):
     result = CliRunner().invoke(main, ["connector", "new", "acme-shop", "--dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
