@@ -49,6 +49,7 @@ import json
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
+from itertools import islice
 from typing import Any, ClassVar
 
 import pytest
@@ -113,6 +114,8 @@ class ConnectorConformance:
     # A full pull must span at least this many pages for the resume test to mean anything:
     # seed the fake with enough records (or use a small page size in ``settings_for``).
     min_pages: ClassVar[int] = 3
+    # A pull of the fake that goes on longer than this is a connector that never stops.
+    max_pages: ClassVar[int] = 1000
     rate_limit_wait: ClassVar[int] = 2
 
     # -- hooks the subclass supplies ---------------------------------------------------------
@@ -221,6 +224,13 @@ class ConnectorConformance:
             )
             return connection.id
 
+    def _pull_all(self, connector: Connector, stream: str, cursor: str | None) -> list[Any]:
+        pages = list(islice(connector.pull(stream, cursor), self.max_pages + 1))
+        assert len(pages) <= self.max_pages, (
+            f"{stream}: the pull did not stop after {self.max_pages} pages; does the cursor "
+            "advance? (a JsonCursorPaginator/LinkHeaderPaginator raises PaginationLoop instead)")
+        return pages
+
     def _require(self, capability: Capability) -> None:
         if capability not in self.connector_class.capabilities:
             pytest.skip(f"{self.connector_class.name} does not declare {capability}")
@@ -327,7 +337,7 @@ class ConnectorConformance:
     def test_pull_yields_records_with_ids_and_advancing_cursors(self, connector: Connector) -> None:
         self._require(Capability.PULL)
         for stream in connector.streams:
-            pages = list(connector.pull(stream, None))
+            pages = self._pull_all(connector, stream, None)
             assert len(pages) >= self.min_pages, (
                 f"{stream}: {len(pages)} pages; seed the fake with enough records for "
                 f"{self.min_pages} pages so paging and resuming are exercised")
@@ -342,7 +352,7 @@ class ConnectorConformance:
                 cursors.append(page.cursor)
             assert len(ids) == len(set(ids)), f"{stream}: a full pull returned a record twice"
             assert len(set(cursors)) == len(cursors), f"{stream}: the cursor did not advance"
-            again = sum(len(p.records) for p in connector.pull(stream, cursors[-1]))
+            again = sum(len(p.records) for p in self._pull_all(connector, stream, cursors[-1]))
             assert again < len(ids), f"{stream}: resuming from the last cursor re-read everything"
 
     def test_sync_resumes_after_interruption_without_duplicates(
@@ -350,7 +360,7 @@ class ConnectorConformance:
     ) -> None:
         self._require(Capability.PULL)
         for stream in connector.streams:
-            full = list(connector.pull(stream, None))
+            full = self._pull_all(connector, stream, None)
             expected = {record_id(r) for page in full for r in page.records}
             largest_page = max(len(page.records) for page in full)
             seen: list[str] = []

@@ -15,6 +15,7 @@ from connectors.sdk import (
     Connector,
     ConnectorSettings,
     HttpClient,
+    JsonCursorPaginator,
     Page,
     PushResult,
 )
@@ -77,8 +78,10 @@ class GenericStoreConnector(Connector):
         if stream not in self.streams:
             raise ValueError(f"unknown stream {stream!r}")
         to_record = mapping.customer if stream == "customers" else mapping.order
+        # stops the sync with PaginationLoop if the store ever hands out the same cursor twice
+        pager = JsonCursorPaginator(extract=lambda body: (body["has_more"], body["next"]))
         while True:
-            params = {"limit": self.settings.page_size}
+            params: dict[str, Any] = {"limit": self.settings.page_size}
             if cursor:
                 params["after"] = cursor
             body = self.http.get(f"/v1/{stream}", params=params).json()
@@ -86,7 +89,7 @@ class GenericStoreConnector(Connector):
             # watermark the next incremental run starts from.
             cursor = body["next"] or cursor or ""
             yield Page([to_record(row) for row in body["data"]], cursor)
-            if not body["has_more"]:
+            if pager.next_cursor(body) is None:
                 return
 
     def push_attributes(self, updates: Sequence[AttributeUpdate]) -> PushResult:
