@@ -26,7 +26,12 @@ def test_names_are_derived_and_validated():
     assert result.exit_code != 0 and "is not a valid connector name" in result.output
 
 
-@pytest.mark.slow  # builds and installs a package: ~15 s under load; still runs in CI
+@pytest.mark.slow  # builds and installs a package (~10-30 s); still runs in CI
+@pytest.mark.skipif(
+    os.environ.get("SADAKAT_TEST_DATABASE", "sqlite") != "sqlite",
+    reason="the skeleton's own suite always runs on its own SQLite file, so the PostgreSQL run "
+    "of CI would repeat the SQLite run exactly",
+)
 def test_scaffold_passes_its_own_conformance_suite(tmp_path):
     result = CliRunner().invoke(main, ["connector", "new", "acme-shop", "--dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
