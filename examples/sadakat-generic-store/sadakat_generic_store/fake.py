@@ -1,4 +1,4 @@
-"""A fake Generic Store: a real HTTP server on 127.0.0.1 speaking the API in ``API.md``.
+"""A fake Generic Store: a real HTTP server on 127.0.0.1 speaking the API documented in ``README.md``.
 
 Used by the tests, and by anyone trying the connector without a store::
 
