@@ -146,7 +146,7 @@ def demo(directory: str, customers: int) -> None:
     run_demo(directory, customers=customers, console=console)
 
 
-from connectors.sdk.cli import connector_group, connectors_group  # noqa: E402
+from integration.connector_cli import connector_group, connectors_group  # noqa: E402
 
 main.add_command(connectors_group)
 main.add_command(connector_group)

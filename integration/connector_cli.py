@@ -1,5 +1,7 @@
 """``sadakat connectors list`` (what is installed) and ``sadakat connector new NAME`` (a package
-skeleton that passes its own conformance tests)."""
+skeleton that passes its own conformance tests).
+
+The SDK is imported inside the commands so that ``sadakat keygen`` and friends stay quick."""
 
 from __future__ import annotations
 
@@ -8,9 +10,6 @@ from pathlib import Path
 import click
 from rich.console import Console
 from rich.table import Table
-
-from connectors.sdk.registry import installed
-from connectors.sdk.scaffold import ScaffoldError, scaffold
 
 console = Console()
 
@@ -27,6 +26,8 @@ def connectors_list(show_settings: bool) -> None:
 
     A connector that fails to load is listed with its error; the others keep working.
     """
+    from connectors.sdk.registry import installed
+
     table = Table("name", "distribution", "version", "capabilities", "status")
     for item in installed():
         table.add_row(
@@ -58,6 +59,8 @@ def connector_group() -> None:
               help="Where to create the package folder sadakat-NAME.")
 def connector_new(name: str, directory: str) -> None:
     """Create a connector package skeleton: connector, fake server, conformance test, pyproject."""
+    from connectors.sdk.scaffold import ScaffoldError, scaffold
+
     try:
         root = scaffold(name, Path(directory))
     except ScaffoldError as exc:
