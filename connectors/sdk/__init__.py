@@ -16,7 +16,8 @@ and the reference. In short:
 - cursors: ``CursorStore`` (the sync runner owns it; connectors only yield cursors);
 - discovery: ``installed()``, ``connector_class()``, entry-point group ``GROUP``.
 
-The conformance suite is ``connectors.sdk.conformance`` (imported by tests only: it needs pytest).
+For tests: the conformance suite ``connectors.sdk.conformance`` (needs pytest) and the
+fake-server base ``connectors.sdk.fakes.FakePlatform``; neither is imported here.
 """
 
 from connectors.sdk.base import (
