@@ -26,7 +26,7 @@ from sqlmodel import Session, delete, select
 
 from integration import ledger
 from integration.appendrows import append_row, flush_rows
-from integration.models.fast import new_row
+from integration.models.fast import new_row, set_fields
 from integration.db import utcnow
 from integration.identity import CustomerDirectory
 from integration.models import (
@@ -289,9 +289,7 @@ def _write_order(ctx: Context, order: Order, record: OrderRecord, customer: Cust
     """Overwrite an existing order with a newer state of it."""
     if customer is not None:
         order.customer = customer
-    for name, value in _order_fields(record).items():
-        setattr(order, name, value)
-    order.updated_at = ctx.now
+    set_fields(order, updated_at=ctx.now, **_order_fields(record))
     flush_rows(ctx.session)
     ctx.session.exec(delete(OrderLine).where(OrderLine.order_id == order.id))  # type: ignore[call-overload]
     _write_lines(ctx, order, record)

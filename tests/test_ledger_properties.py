@@ -177,5 +177,5 @@ def make_machine(engine, box):
 def test_ledger_follows_the_model(engine, box):
     machine = make_machine(engine, box)
     run_state_machine_as_test(machine, settings=settings(
-        max_examples=20, stateful_step_count=30, deadline=None,
+        max_examples=12, stateful_step_count=25, deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]))
