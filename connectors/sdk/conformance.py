@@ -101,6 +101,15 @@ def forged_secret(secret: str) -> str:
     return secret[:-4] + tail if len(secret) > 4 else secret + "x"
 
 
+def refused(handler: WebhookHandler, headers: Mapping[str, str], body: bytes,
+            secrets: list[str]) -> bool:
+    """``verify`` said no, by returning False or by raising ``WebhookRejected``."""
+    try:
+        return not handler.verify(headers, body, secrets)
+    except WebhookRejected:
+        return True
+
+
 def record_id(record: Any) -> str:
     if isinstance(record, ContactRecord):
         return record.platform_id or record.email or ""
@@ -316,16 +325,13 @@ class ConnectorConformance:
         headers, body = self.signed_webhook(fake, connector)
         if self.signs_body:
             tampered = body.replace(b"}", b" }", 1) if b"}" in body else body + b" "
-            assert not handler.verify(headers, tampered, secrets), "a changed body must fail"
-        assert not handler.verify(headers, body, [forged_secret(s) for s in secrets]), (
+            assert refused(handler, headers, tampered, secrets), "a changed body must fail"
+        assert refused(handler, headers, body, [forged_secret(s) for s in secrets]), (
             "a delivery signed with another secret must fail")
-        try:
-            assert not handler.verify({}, body, secrets), "a delivery without headers must fail"
-        except WebhookRejected:
-            pass
+        assert refused(handler, {}, body, secrets), "a delivery without headers must fail"
         stale = self.stale_webhook(fake, connector)
         if stale is not None:
-            assert not handler.verify(stale[0], stale[1], secrets), "a stale timestamp must fail"
+            assert refused(handler, stale[0], stale[1], secrets), "a stale timestamp must fail"
 
     def test_webhook_parses_to_events(self, fake: Any, connector: Connector) -> None:
         self._require(Capability.WEBHOOKS)
