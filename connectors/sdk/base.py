@@ -16,6 +16,7 @@ marketing consent.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -65,6 +66,13 @@ class InvalidSettings(ValueError):
         super().__init__(f"invalid {connector} settings: {details}")
 
 
+def _type_name(annotation: Any) -> str:
+    """``SecretStr | None`` rather than ``pydantic.types.SecretStr | None``."""
+    if isinstance(annotation, type):
+        return annotation.__name__
+    return re.sub(r"\b(?:\w+\.)+(\w+)", r"\1", str(annotation).replace("typing.", ""))
+
+
 class ConnectorSettings(BaseModel):
     """Base of a connector's settings: declare fields with types, defaults and validation.
 
@@ -98,7 +106,7 @@ class ConnectorSettings(BaseModel):
         return [
             SettingField(
                 name=name,
-                type=getattr(info.annotation, "__name__", str(info.annotation)),
+                type=_type_name(info.annotation),
                 required=info.is_required(),
                 secret=name in secrets,
                 default=None if info.is_required() else info.get_default(call_default_factory=True),

@@ -178,10 +178,17 @@ class ConnectorConformance:
         (PUSH_ATTRIBUTES only)."""
         raise NotImplementedError("return the attributes the fake holds for the contact")
 
+    def make_connector(self, plain: Mapping[str, Any], secrets: Mapping[str, Any],
+                       policy: RetryPolicy) -> Connector:
+        """The connector under test, rebuilt from stored settings as the core does. Override to
+        tune what is not a setting (e.g. a smaller page size so the fake spans several pages)."""
+        return self.connector_class.from_stored(plain, secrets, policy=policy)
+
     def prepare_push(self, engine: Engine, connection_id: int, connector: Connector, fake: Any) -> None:
-        """Put customers the connection can address into the database. The default syncs the
-        connector's streams; an email platform whose contacts never create customers overrides
-        this (e.g. applies ``CustomerUpserted`` events for the fake's contacts)."""
+        """Put customers the connection can address into the database (the first two get
+        points). The default syncs the connector's streams; an email platform whose contacts
+        never create customers overrides this, e.g. applies ``CustomerUpserted`` events for some
+        of the fake's contacts and then syncs so they are linked."""
         for stream in connector.streams:
             sync_stream(engine, connection_id, connector, stream, full=True)
 
@@ -223,7 +230,7 @@ class ConnectorConformance:
     @pytest.fixture
     def connector(self, settings: ConnectorSettings, waits: list[float]) -> Connector:
         plain, secrets = settings.split()
-        return self.connector_class.from_stored(plain, secrets, policy=RetryPolicy(sleep=waits.append))
+        return self.make_connector(plain, secrets, RetryPolicy(sleep=waits.append))
 
     @pytest.fixture
     def connection_id(self, conformance_engine: Engine, conformance_box: SecretBox,
@@ -427,18 +434,18 @@ class ConnectorConformance:
             connection = session.get(Connection, connection_id)
             linked = session.exec(
                 select(Customer.id, Customer.email, CustomerIdentity.platform_id)
-                .join(CustomerIdentity, CustomerIdentity.customer_id == Customer.id)
-                .where(CustomerIdentity.connection_id == connection_id)
+                .outerjoin(CustomerIdentity, (CustomerIdentity.customer_id == Customer.id)
+                           & (CustomerIdentity.connection_id == connection_id))
+                .where(Customer.account_id == connection.account_id)
                 .order_by(Customer.id)
             ).all()
-            assert len(linked) >= 2, "prepare_push must give the connection at least 2 customers"
+            assert len(linked) >= 2, "prepare_push must give the account at least 2 customers"
             for customer_id, _, _ in linked[:2]:
                 adjust(session, connection.account_id, customer_id, amount=40,
                        reason="conformance", actor="conformance suite")
 
         first = push_attributes(engine, connection_id, connector)
         assert first.changed >= 2 and first.result.sent >= 2 and not first.result.failed
-        assert first.result.batches >= -(-first.result.sent // connector.push_batch_size)
         target_id, target_email, target_platform_id = linked[0]
         target = ContactRef(target_id, target_email, target_platform_id)
         balance = self._balance(engine, target_id)
