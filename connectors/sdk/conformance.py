@@ -437,7 +437,8 @@ class ConnectorConformance:
                 .outerjoin(CustomerIdentity, (CustomerIdentity.customer_id == Customer.id)
                            & (CustomerIdentity.connection_id == connection_id))
                 .where(Customer.account_id == connection.account_id)
-                .order_by(Customer.id)
+                # customers the platform knows by id first (guests from orders have none)
+                .order_by(CustomerIdentity.platform_id.is_(None), Customer.id)  # type: ignore[union-attr]
             ).all()
             assert len(linked) >= 2, "prepare_push must give the account at least 2 customers"
             for customer_id, _, _ in linked[:2]:
