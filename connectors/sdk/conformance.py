@@ -21,6 +21,9 @@ A connector proves it keeps the contract by running these tests against its own 
 
         # WEBHOOKS:        signed_webhook(fake, connector) -> (headers, body)
         # PUSH_ATTRIBUTES: remote_attributes(fake, contact) -> what the platform stores
+        # optional: rate_limited_call, stale_webhook, make_connector, prepare_push; class
+        # attributes min_pages, max_pages, max_replayed_pages, rate_limit_wait, signs_body
+        # (docs/connectors.md, "The conformance suite", has the table)
 
 What is checked (tests for capabilities the connector does not declare are skipped):
 
