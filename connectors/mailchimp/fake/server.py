@@ -74,10 +74,12 @@ def _not_found() -> Problem:
 
 @dataclass
 class Injected:
-    """Fail the next ``times`` requests (or batch operations) whose path contains ``path``."""
+    """Fail ``times`` requests (or batch operations) whose path contains ``path``, after letting
+    the first ``after`` of them through (a failure in the middle of a paged read)."""
 
     status: int
     times: int = 1
+    after: int = 0
     path: str = ""
     method: str = ""
     retry_after: int | None = None
@@ -154,10 +156,11 @@ class FakeMailchimp:
 
     # -- test controls -----------------------------------------------------------------------
 
-    def inject(self, status: int, *, times: int = 1, path: str = "", method: str = "",
-               retry_after: int | None = None, in_batch: bool = False) -> None:
+    def inject(self, status: int, *, times: int = 1, after: int = 0, path: str = "",
+               method: str = "", retry_after: int | None = None, in_batch: bool = False) -> None:
         with self._guard:
-            self._injected.append(Injected(status, times, path, method, retry_after, in_batch))
+            self._injected.append(
+                Injected(status, times, after, path, method, retry_after, in_batch))
 
     def requests(self, method: str = "", contains: str = "", *, in_batch: bool | None = None) -> list[Logged]:
         """Logged requests filtered by method, path fragment and whether they ran in a batch."""
@@ -254,6 +257,9 @@ class FakeMailchimp:
             for rule in self._injected:
                 if (rule.in_batch == in_batch and rule.times > 0 and rule.path in path
                         and (not rule.method or rule.method == method)):
+                    if rule.after > 0:
+                        rule.after -= 1
+                        continue
                     rule.times -= 1
                     title = "Too Many Requests" if rule.status == 429 else "Internal Server Error"
                     raise Problem(rule.status, title, "Injected failure.", retry_after=rule.retry_after)
