@@ -41,6 +41,15 @@ def settings_for(fake: FakeMailchimp, **extra) -> MailchimpConnector.Settings:
 
 
 @pytest.fixture
+def make_connector(fake):
+    """A connector on the fake outside any connection: ``make_connector(policy, **settings)``."""
+    def make(policy: RetryPolicy | None = None, **extra) -> MailchimpConnector:
+        return MailchimpConnector(settings_for(fake, **extra),
+                                  policy=policy or RetryPolicy(sleep=lambda seconds: None))
+    return make
+
+
+@pytest.fixture
 def connection(session, box, account, fake) -> Connection:
     plain, secrets = settings_for(fake).split()
     connection = add_connection(session, box, account, platform="mailchimp",
@@ -74,7 +83,7 @@ def webhook_sink() -> Iterator[Captured]:
 
     server = make_server("127.0.0.1", 0, app, threaded=True)
     captured.url = f"http://127.0.0.1:{server.server_port}/webhooks/mailchimp"
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     yield captured
     server.shutdown()
     server.server_close()

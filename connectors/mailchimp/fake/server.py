@@ -147,7 +147,7 @@ class FakeMailchimp:
                                    request_handler=_Quiet)
         self.root = f"http://127.0.0.1:{self._server.server_port}"
         self.url = f"{self.root}/3.0"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
         return self
 
     def __exit__(self, *exc: object) -> None:
