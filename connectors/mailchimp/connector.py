@@ -52,7 +52,6 @@ from connectors.sdk import (
     Unsupported,
 )
 
-PAGE_SIZE = 1000  # Mailchimp's maximum ``count``
 # Re-read this much before the newest change seen: members changed in the same second as the
 # watermark, after the read, are caught next time. Re-reading is harmless (events are idempotent).
 LAG = timedelta(seconds=60)
@@ -93,6 +92,7 @@ class MailchimpConnector(Connector):
     # Operations per batch we submit. Mailchimp documents no per-batch cap; 1000 keeps a results
     # tarball small and a failed batch cheap to resend, and matches the core's push chunk.
     push_batch_size: ClassVar[int] = 1000
+    page_size: int = 1000  # members per read: Mailchimp's maximum ``count``
 
     settings: MailchimpSettings
 
@@ -127,7 +127,7 @@ class MailchimpConnector(Connector):
         offset: int = state.get("offset", 0)
         newest: str | None = state.get("newest")
         while True:
-            params: dict[str, Any] = {"count": PAGE_SIZE, "offset": offset, "sort_field": "last_changed",
+            params: dict[str, Any] = {"count": self.page_size, "offset": offset, "sort_field": "last_changed",
                                       "sort_dir": "ASC", "fields": MEMBER_FIELDS}
             if since:
                 params["since_last_changed"] = since
@@ -137,7 +137,7 @@ class MailchimpConnector(Connector):
             records = [contact(m) for m in members]
             offset += len(members)
             newest = max([newest or "", *(m["last_changed"] for m in members if m.get("last_changed"))]) or None
-            if len(members) < PAGE_SIZE or offset >= body.get("total_items", 0):
+            if len(members) < self.page_size or offset >= body.get("total_items", 0):
                 yield Page(records, json.dumps({"since": _watermark(newest, since)}))
                 return
             yield Page(records, json.dumps({"since": since, "offset": offset, "newest": newest}))
