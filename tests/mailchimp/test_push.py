@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
+import requests
 
 from connectors.mailchimp.connector import MailchimpConnector
 from connectors.mailchimp.mapping import subscriber_hash
@@ -75,14 +77,6 @@ def test_retry_after_is_obeyed_and_direct_calls_retried(fake, make_connector):
     assert connector.stats.throttled == 1 and connector.stats.retries == 2
 
 
-def test_direct_calls_stay_within_the_connection_limit(fake, make_connector):
-    connector = make_connector(max_connections=10)
-    connector.push_attributes(_updates(40))
-    assert connector.push_segment(SegmentChange("vip", added=[u.contact for u in _updates(40)])).sent == 40
-    assert 1 <= fake.max_in_flight <= 10
-    assert not [r for r in fake.log if r.status == 429]
-
-
 def test_wrong_key_is_an_auth_error(fake):
     wrong = MailchimpConnector(MailchimpConnector.Settings(
         api_key="0" * 32 + "-us21", list_id=fake.list_id, api_url=fake.url))
@@ -135,3 +129,21 @@ def test_register_webhooks_puts_the_secret_in_the_url(fake, make_connector):
     [hook] = fake.audience.webhooks
     assert hook["url"] == f"https://loyalty.example.com/webhooks/mailchimp/{connector.webhook_secrets()[0]}"
     assert hook["sources"]["api"] is False
+
+
+def test_fake_refuses_more_than_ten_simultaneous_connections(fake, make_connector):
+    fake.latency = 0.3
+    connector = make_connector()
+    url = f"{fake.url}/lists/{fake.list_id}"
+    with ThreadPoolExecutor(max_workers=14) as pool:
+        codes = list(pool.map(lambda _: requests.get(url, auth=("x", fake.api_key), timeout=10).status_code,
+                              range(14)))
+    assert sorted(codes).count(429) == 4 and codes.count(200) == 10
+
+    # the connector's direct calls never exceed its limit (5 by default, 10 at most)
+    fake.latency, fake.max_in_flight = 0.05, 0
+    fake.log.clear()
+    result = connector.push_segment(SegmentChange("vip", added=[u.contact for u in _updates(30)]))
+    assert len(result.failed) == 30  # none of them are members (404), but all were asked at once
+    assert fake.max_in_flight == connector.settings.max_connections
+    assert not [r for r in fake.log if r.status == 429]

@@ -125,12 +125,14 @@ class FakeMailchimp:
     """``with FakeMailchimp(members=500) as fake: fake.url, fake.api_key, fake.list_id``."""
 
     def __init__(self, *, seed: int = 0, members: int = 0, api_key: str = "",
-                 list_id: str = "a1b2c3d4e5", batch_delay: float = 0.02) -> None:
+                 list_id: str = "a1b2c3d4e5", batch_delay: float = 0.02,
+                 latency: float = 0.0) -> None:
         self.api_key = api_key or f"{uuid.UUID(int=random.Random(seed).getrandbits(128)).hex}-us21"
         self.list_id = list_id
         self.audience = Audience(list_id)
         self.audience.seed(random.Random(seed), members, datetime.now(UTC))
         self.batch_delay = batch_delay
+        self.latency = latency  # seconds each HTTP request takes, to make concurrency visible
         self.batches: dict[str, Batch] = {}
         self.log: list[Logged] = []
         self.max_in_flight = 0
@@ -199,6 +201,8 @@ class FakeMailchimp:
             self.max_in_flight = max(self.max_in_flight, self._in_flight)
             crowded = self._in_flight > MAX_CONNECTIONS
         try:
+            if self.latency:
+                time.sleep(self.latency)
             response = self._respond(request, crowded)
         finally:
             with self._guard:
