@@ -133,6 +133,8 @@ class Sender:
                 for index in range(len(operations))]
 
     def _wait(self, batch_id: str) -> dict[str, Any]:
+        """Poll until finished: once operations are running, pause for about the time the rest
+        should take at the pace so far; before that, pauses grow by half each time."""
         pause, waited = self.poll_first, 0.0
         while True:
             status = self.api.call(lambda: self.api.client.batches.status(batch_id))
@@ -140,9 +142,13 @@ class Sender:
                 return status
             if waited >= self.poll_deadline:
                 raise RetriableError(f"batch {batch_id} not finished after {waited:.0f}s")
+            done, total = status.get("finished_operations", 0), status.get("total_operations", 0)
+            if done and waited:
+                pause = waited * (total - done) / done
+            pause = min(max(pause, self.poll_first), self.poll_max)
             self.sleep(pause)
             waited += pause
-            pause = min(pause * 2, self.poll_max)
+            pause *= 1.5
 
 
 def _read_results(archive: bytes) -> dict[str, tuple[int, str]]:

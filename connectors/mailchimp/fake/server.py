@@ -96,7 +96,7 @@ class Logged:
     batch_id: str | None = None  # set for operations run inside a batch
 
 
-ROUTES = Map([
+_ROUTES = Map([
     Rule("/3.0/ping", endpoint="ping", methods=["GET"]),
     Rule("/3.0/lists/<list_id>", endpoint="get_list", methods=["GET"]),
     Rule("/3.0/lists/<list_id>/members", endpoint="list_members", methods=["GET"]),
@@ -114,6 +114,7 @@ ROUTES = Map([
     Rule("/3.0/batches/<batch_id>", endpoint="batch_status", methods=["GET"]),
     Rule("/batch-results/<batch_id>.tar.gz", endpoint="batch_results", methods=["GET"]),
 ])
+ROUTES = _ROUTES.bind("fake")
 
 
 class _Quiet(WSGIRequestHandler):
@@ -216,7 +217,7 @@ class FakeMailchimp:
             if crowded:
                 raise Problem(429, "Too Many Requests",
                               f"You have exceeded the limit of {MAX_CONNECTIONS} simultaneous connections.")
-            endpoint, args = ROUTES.bind("fake").match(request.path, request.method)
+            endpoint, args = ROUTES.match(request.path, request.method)
             if endpoint != "batch_results":
                 self._authenticate(request)
             if request.data:
@@ -431,7 +432,7 @@ class FakeMailchimp:
         try:
             body = json.loads(operation["body"]) if operation.get("body") else None
             self._maybe_fail(method, path, in_batch=True)
-            endpoint, args = ROUTES.bind("fake").match(f"/3.0{path}", method)
+            endpoint, args = ROUTES.match(f"/3.0{path}", method)
             if endpoint in ("start_batch", "batch_status", "batch_results"):
                 raise _not_found()
             status, payload = self._dispatch(endpoint, args, dict(operation.get("params") or {}), body)
