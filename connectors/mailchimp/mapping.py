@@ -6,6 +6,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from connectors.sdk import Consent, ContactRecord
@@ -72,8 +73,13 @@ def merge_values(attributes: dict[str, Any]) -> dict[str, Any]:
     values = {}
     for name, value in attributes.items():
         field = MERGE_FIELDS.get(name)
-        if field is not None:
-            values[field.tag] = "" if value is None else value
+        if field is None:
+            continue
+        if value is None:
+            value = ""
+        elif isinstance(value, Decimal):  # money (predicted CLV): JSON has no decimals
+            value = float(value)
+        values[field.tag] = value
     return values
 
 

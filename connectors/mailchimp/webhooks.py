@@ -36,8 +36,8 @@ TOPICS = ("subscribe", "unsubscribe", "profile", "upemail", "cleaned")
 
 def _form(body: bytes) -> dict[str, str]:
     try:
-        fields = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body))
-    except (UnicodeDecodeError, ValueError) as exc:
+        fields = parse_qs(body.decode("utf-8"), keep_blank_values=True)
+    except UnicodeDecodeError as exc:
         raise ValueError(f"not a form-encoded Mailchimp webhook: {exc}") from None
     return {key: values[0] for key, values in fields.items()}
 

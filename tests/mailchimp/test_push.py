@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 import requests
 
 from connectors.mailchimp.connector import MailchimpConnector
-from connectors.mailchimp.mapping import subscriber_hash
+from connectors.mailchimp.mapping import MERGE_FIELDS, merge_values, subscriber_hash
 from connectors.sdk import (
     ApiError,
     AttributeUpdate,
@@ -147,3 +148,10 @@ def test_fake_refuses_more_than_ten_simultaneous_connections(fake, make_connecto
     assert len(result.failed) == 30  # none of them are members (404), but all were asked at once
     assert fake.max_in_flight == connector.settings.max_connections
     assert not [r for r in fake.log if r.status == 429]
+
+
+def test_attributes_become_merge_values():
+    values = merge_values({"points_balance": 10, "tier": None, "predicted_clv": Decimal("412.50"),
+                           "points_expiring_at": "2027-01-31", "not_a_merge_field": 1})
+    assert values == {"POINTS": 10, "TIER": "", "CLV": 412.5, "PTS_EXP": "2027-01-31"}
+    assert all(len(field.tag) <= 10 for field in MERGE_FIELDS.values())
