@@ -119,28 +119,41 @@ class MailchimpConnector(Connector):
     # -- pull --------------------------------------------------------------------------------
 
     def pull(self, stream: str, cursor: str | None) -> Iterator[Page[ContactRecord]]:
-        """Cursor: ``{"since", "offset", "newest"}`` mid-run; ``{"since"}`` as the watermark."""
+        """Members in ``last_changed`` order, paged by that key rather than by offset alone.
+
+        A member edited during a read moves to the end of the order; with plain offsets every
+        member behind it would shift back one place and one would be skipped for good. So each
+        page starts just before the second the previous page ended in (timestamps have
+        one-second resolution and ``since_last_changed`` means "after"), skipping the members of
+        that second already read. The cursor is ``{"since", "offset"}``; after the last page it
+        is the watermark, a little before the newest change seen.
+        """
         if stream != "contacts":
             raise Unsupported(f"mailchimp cannot pull {stream}")
         state = json.loads(cursor) if cursor else {}
         since: str | None = state.get("since")
         offset: int = state.get("offset", 0)
-        newest: str | None = state.get("newest")
         while True:
-            params: dict[str, Any] = {"count": self.page_size, "offset": offset, "sort_field": "last_changed",
-                                      "sort_dir": "ASC", "fields": MEMBER_FIELDS}
+            params: dict[str, Any] = {"count": self.page_size, "offset": offset, "fields": MEMBER_FIELDS,
+                                      "sort_field": "last_changed", "sort_dir": "ASC"}
             if since:
                 params["since_last_changed"] = since
             body = self.api.call(
                 lambda: self.api.client.lists.get_list_members_info(self.settings.list_id, **params))
             members = body["members"]
             records = [contact(m) for m in members]
-            offset += len(members)
-            newest = max([newest or "", *(m["last_changed"] for m in members if m.get("last_changed"))]) or None
-            if len(members) < self.page_size or offset >= body.get("total_items", 0):
-                yield Page(records, json.dumps({"since": _watermark(newest, since)}))
+            if len(members) < self.page_size:
+                newest = parse_time(members[-1]["last_changed"]) if members else None
+                watermark = (newest - LAG).isoformat() if newest else since
+                yield Page(records, json.dumps({"since": watermark, "offset": 0}))
                 return
-            yield Page(records, json.dumps({"since": since, "offset": offset, "newest": newest}))
+            last = members[-1]["last_changed"]
+            boundary = (parse_time(last) - timedelta(seconds=1)).isoformat()
+            if boundary == since:  # the whole page was one second: move on within it
+                offset += len(members)
+            else:
+                since, offset = boundary, sum(1 for m in members if m["last_changed"] == last)
+            yield Page(records, json.dumps({"since": since, "offset": offset}))
 
     # -- push --------------------------------------------------------------------------------
 
@@ -243,8 +256,3 @@ class MailchimpConnector(Connector):
             else:
                 result.failed.append((ref, error))
         return result
-
-
-def _watermark(newest: str | None, since: str | None) -> str | None:
-    moment = parse_time(newest)
-    return (moment - LAG).isoformat() if moment else since

@@ -39,7 +39,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from connectors.mailchimp.fake.schema import body_schemas, errors
-from connectors.mailchimp.fake.store import STATUSES, Audience, Batch, Member, stamp, subscriber_hash
+from connectors.mailchimp.fake.store import Audience, Batch, Member, now, stamp, subscriber_hash
 
 MAX_COUNT = 1000
 MAX_CONNECTIONS = 10
@@ -131,7 +131,7 @@ class FakeMailchimp:
         self.api_key = api_key or f"{uuid.UUID(int=random.Random(seed).getrandbits(128)).hex}-us21"
         self.list_id = list_id
         self.audience = Audience(list_id)
-        self.audience.seed(random.Random(seed), members, datetime.now(UTC))
+        self.audience.seed(random.Random(seed), members)
         self.batch_delay = batch_delay
         self.latency = latency  # seconds each HTTP request takes, to make concurrency visible
         self.batches: dict[str, Batch] = {}
@@ -320,7 +320,7 @@ class FakeMailchimp:
         elif "status" in body:
             member.status = body["status"]
         member.merge_fields.update(merges)
-        member.last_changed = datetime.now(UTC)
+        member.last_changed = now()
         return 200, member.as_json(self.list_id)
 
     def _post_tags(self, hash: str, body: Any, **_: Any) -> tuple[int, Any]:

@@ -24,6 +24,11 @@ def subscriber_hash(email: str) -> str:
     return hashlib.md5(email.strip().lower().encode()).hexdigest()  # noqa: S324 - Mailchimp's id
 
 
+def now() -> datetime:
+    """Mailchimp keeps change times to the second; so does the fake, ties included."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
 def stamp(moment: datetime) -> str:
     """Mailchimp's timestamp format: ISO 8601 to the second with an explicit offset."""
     return moment.astimezone(UTC).replace(microsecond=0).isoformat()
@@ -102,14 +107,15 @@ class Audience:
         return merge
 
     def add_member(self, email: str, status: str, last_changed: datetime | None = None) -> Member:
-        member = Member(email=email, status=status, last_changed=last_changed or datetime.now(UTC),
+        member = Member(email=email, status=status, last_changed=last_changed or now(),
                         contact_id=uuid.uuid5(uuid.NAMESPACE_URL, email.lower()).hex)
         self.members[member.id] = member
         return member
 
-    def seed(self, rng: random.Random, count: int, now: datetime) -> None:
+    def seed(self, rng: random.Random, count: int) -> None:
         """``count`` members changed over the past year, in e-mail order ``member{i}@example.com``."""
+        start = now()
         for index in range(count):
             status = rng.choices(STATUSES, _STATUS_WEIGHTS)[0]
-            changed = now - timedelta(seconds=rng.randint(3600, 365 * 86400))
+            changed = start - timedelta(seconds=rng.randint(3600, 365 * 86400))
             self.add_member(f"member{index}@example.com", status, changed)
