@@ -163,7 +163,7 @@ class FakeKlaviyo:
         self.stop()
 
     def start(self) -> None:
-        for target in (self._server.serve_forever, self._work):
+        for target in (lambda: self._server.serve_forever(poll_interval=0.05), self._work):
             thread = threading.Thread(target=target, daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -205,11 +205,11 @@ class FakeKlaviyo:
         self.store.set_consent(index, consent, suppression, seconds(at or datetime.now(UTC)))
         return index
 
-    def fire_webhook(self, url: str, secret: str, topic: str, email: str, *,
-                     at: datetime | None = None, webhook_id: str = "01WHFAKE0000000000000000") -> requests.Response:
-        """POST a system webhook as Klaviyo sends it: ``data[]`` of ``{topic, external_id,
-        payload}`` (payload shaped like Get Event with the profile included), signed with
-        hex HMAC-SHA256(secret, raw body + Klaviyo-Timestamp)."""
+    def system_webhook(self, secret: str, topic: str, email: str, *, at: datetime | None = None,
+                       webhook_id: str = "01WHFAKE0000000000000000") -> tuple[dict[str, str], bytes]:
+        """(headers, body) of a system webhook as Klaviyo sends it: ``data[]`` of ``{topic,
+        external_id, payload}`` (payload shaped like Get Event with the profile included), signed
+        with hex HMAC-SHA256(secret, raw body + Klaviyo-Timestamp)."""
         when = at or datetime.now(UTC)
         index = self.store.by_email[email.lower()]
         event_id = uuid.uuid4().hex[:12]
@@ -227,10 +227,14 @@ class FakeKlaviyo:
             }}],
         }).encode()
         signature = hmac.new(secret.encode(), body + stamp.encode(), hashlib.sha256).hexdigest()
-        return requests.post(url, data=body, timeout=10, headers={
-            "Content-Type": "application/json", "Klaviyo-Webhook-Id": webhook_id,
-            "Klaviyo-Timestamp": stamp, "Klaviyo-Signature": signature,
-        })
+        return {"Content-Type": "application/json", "Klaviyo-Webhook-Id": webhook_id,
+                "Klaviyo-Timestamp": stamp, "Klaviyo-Signature": signature}, body
+
+    def fire_webhook(self, url: str, secret: str, topic: str, email: str, *,
+                     at: datetime | None = None) -> requests.Response:
+        """POST a signed system webhook to a receiver."""
+        headers, body = self.system_webhook(secret, topic, email, at=at)
+        return requests.post(url, data=body, headers=headers, timeout=10)
 
     # -- HTTP ----------------------------------------------------------------------------------
 
