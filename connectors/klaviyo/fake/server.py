@@ -311,6 +311,7 @@ class FakeKlaviyo:
             body = json.loads(raw)
         except ValueError as exc:
             raise KlaviyoError(400, "parse_error", "Malformed JSON.", str(exc)) from exc
+        _check_batch_size(op.operation_id, body)  # cheap limits before the full schema check
         errors = spec.body_errors(op, body)
         if errors:
             raise KlaviyoError.invalid(errors)
@@ -368,10 +369,6 @@ class FakeKlaviyo:
 
     def _op_bulk_import_profiles(self, body: Any) -> Response:
         profiles = body["data"]["attributes"]["profiles"]["data"]
-        if len(profiles) > MAX_IMPORT_PROFILES:
-            raise KlaviyoError(400, "invalid", "Invalid input.",
-                               f"A bulk import job accepts at most {MAX_IMPORT_PROFILES} profiles; got {len(profiles)}.",
-                               {"pointer": "/data/attributes/profiles/data"})
         lists = [item["id"] for item in body["data"].get("relationships", {}).get("lists", {}).get("data", [])]
         for list_id in lists:
             if list_id not in self.store.lists:
@@ -439,10 +436,6 @@ class FakeKlaviyo:
         if list_id not in self.store.lists:
             raise KlaviyoError(404, "not_found", "Not found.", f"List {list_id} does not exist.")
         items = body["data"]
-        if len(items) > MAX_LIST_RELATIONSHIPS:
-            raise KlaviyoError(400, "invalid", "Invalid input.",
-                               f"At most {MAX_LIST_RELATIONSHIPS} profiles per call; got {len(items)}.",
-                               {"pointer": "/data"})
         indexes = []
         for n, item in enumerate(items):
             index = self.store.find(pid=item["id"])
@@ -536,6 +529,25 @@ class FakeKlaviyo:
             for list_id in job.list_ids:
                 self.store.list_members[list_id].add(index)
             job.completed_count += 1
+
+
+BATCH_LIMITS = {  # operation: (path to the array, maximum, what it counts)
+    "bulk_import_profiles": (("data", "attributes", "profiles", "data"), MAX_IMPORT_PROFILES, "profiles per bulk import job"),
+    "add_profiles_to_list": (("data",), MAX_LIST_RELATIONSHIPS, "profiles per list relationships call"),
+    "remove_profiles_from_list": (("data",), MAX_LIST_RELATIONSHIPS, "profiles per list relationships call"),
+}
+
+
+def _check_batch_size(operation: str, body: Any) -> None:
+    if operation not in BATCH_LIMITS:
+        return
+    path, limit, what = BATCH_LIMITS[operation]
+    items: Any = body
+    for key in path:
+        items = items.get(key) if isinstance(items, dict) else None
+    if isinstance(items, list) and len(items) > limit:
+        raise KlaviyoError(400, "invalid", "Invalid input.", f"At most {limit} {what}; got {len(items)}.",
+                           {"pointer": "/" + "/".join(path)})
 
 
 def _encode_cursor(key: tuple[float, int]) -> str:
