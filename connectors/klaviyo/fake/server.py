@@ -261,7 +261,7 @@ class FakeKlaviyo:
                                    f"Request was throttled. Expected available in {math.ceil(wait)} seconds.",
                                    headers={"Retry-After": str(max(1, math.ceil(wait)))})
             self._injected(operation)
-            if op.validator is not None:
+            if op.has_body:
                 body = self._body(op)
             response = getattr(self, f"_op_{operation}")(body, **params)
         except KlaviyoError as exc:
