@@ -123,6 +123,13 @@ def test_transient_errors_are_retried_and_fatal_ones_are_not(fake, sleeps):
     assert len(fake.calls("get_profiles")) == 4
 
 
+def test_a_timeout_is_retried(fake, sleeps):
+    klaviyo = connector(fake, sleeps, timeout=0.3)
+    fake.inject("get_profiles", None, delay=1.0)
+    [page] = klaviyo.pull("profiles", None)
+    assert len(page.records) == 60 and klaviyo.stats.retries == 1
+
+
 def test_unreachable_klaviyo_is_retriable(sleeps):
     with FakeKlaviyo(profiles=1) as gone:
         url = gone.url

@@ -92,10 +92,11 @@ class Logged:
 @dataclass
 class Injected:
     operation: str
-    status: int
+    status: int | None  # None: answer normally, only late (``delay``)
     times: int
     after: int
     retry_after: int | None
+    delay: float = 0.0
     seen: int = 0
 
 
@@ -175,10 +176,12 @@ class FakeKlaviyo:
 
     # -- test controls -------------------------------------------------------------------------
 
-    def inject(self, operation: str, status: int = 503, *, times: int = 1, after: int = 0,
-               retry_after: int | None = None) -> None:
-        """Fail the next ``times`` calls of ``operation`` (an operationId) after ``after`` good ones."""
-        self.injected.append(Injected(operation, status, times, after, retry_after))
+    def inject(self, operation: str, status: int | None = 503, *, times: int = 1, after: int = 0,
+               retry_after: int | None = None, delay: float = 0.0) -> None:
+        """Fail the next ``times`` calls of ``operation`` (an operationId) after ``after`` good
+        ones: answer ``status`` (with ``Retry-After`` if given), after ``delay`` seconds (longer
+        than the client's timeout, it is a timeout)."""
+        self.injected.append(Injected(operation, status, times, after, retry_after, delay))
 
     def calls(self, operation: str | None = None) -> list[Logged]:
         with self._lock:
@@ -286,16 +289,22 @@ class FakeKlaviyo:
 
     def _injected(self, operation: str) -> None:
         with self._lock:
+            chosen = None
             for inj in self.injected:
                 if inj.operation != operation or inj.times <= 0:
                     continue
                 inj.seen += 1
-                if inj.seen <= inj.after:
-                    return
-                inj.times -= 1
-                headers = {"Retry-After": str(inj.retry_after)} if inj.retry_after is not None else {}
-                raise KlaviyoError(inj.status, "injected", "Injected failure.",
-                                   f"injected {inj.status} for {operation}", headers=headers)
+                if inj.seen > inj.after:
+                    inj.times -= 1
+                    chosen = inj
+                break
+        if chosen is None:
+            return
+        time.sleep(chosen.delay)
+        if chosen.status is not None:
+            headers = {"Retry-After": str(chosen.retry_after)} if chosen.retry_after is not None else {}
+            raise KlaviyoError(chosen.status, "injected", "Injected failure.",
+                               f"injected {chosen.status} for {operation}", headers=headers)
 
     def _body(self, op: spec.Operation) -> Any:
         content_type = request.headers.get("Content-Type", "").split(";")[0].strip()
