@@ -195,3 +195,16 @@ def test_register_webhooks_subscribes_the_consent_topics(fake):
     assert hook["endpoint_url"] == "https://loyalty.example.com/webhooks/klaviyo"
     assert sorted(hook["topics"]) == topics and "event:klaviyo.unsubscribed_from_email_marketing" in topics
     assert hook["secret_key"] == klaviyo.webhook_secrets()[0]
+
+
+def test_bulk_imports_split_at_the_payload_limit(fake):
+    """Big properties (long segment lists) hit the 5 MB job limit before 10,000 profiles."""
+    klaviyo = connector(fake)
+    segments = [f"segment-{n:04d}-" + "x" * 80 for n in range(100)]  # ~10 KB per profile
+    updates = [AttributeUpdate(ContactRef(n, f"big{n}@example.com"), {"segments": segments})
+               for n in range(600)]
+    result = klaviyo.push_attributes(updates)
+    assert result.sent == 600 and result.failed == [] and result.batches == 2
+    sizes = [len(e.body["data"]["attributes"]["profiles"]["data"]) for e in fake.calls("bulk_import_profiles")]
+    assert sum(sizes) == 600 and all(e.status == 202 for e in fake.calls("bulk_import_profiles"))
+    assert fake.properties_of("big599@example.com")["segments"] == segments
