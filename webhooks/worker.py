@@ -1,0 +1,168 @@
+"""The inbox worker: turn stored deliveries into domain events and apply them, once each.
+
+One row at a time, in one transaction: claim the row (``FOR UPDATE SKIP LOCKED`` on PostgreSQL,
+so several ``sadakat worker`` processes share the inbox; SQLite's ``BEGIN IMMEDIATE`` serializes
+writers anyway), parse it with the platform's handler, apply every event, mark it done, commit.
+A worker killed mid-row loses nothing: its transaction rolls back and the row is claimable again.
+
+A row that fails (unreadable payload, an error while applying) is rolled back to a savepoint and
+kept with its error, retried after an exponential backoff, and marked dead after
+``[inbox] max_attempts`` tries; ``sadakat inbox replay`` puts dead rows back in line.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, update
+from sqlmodel import Session, select
+
+from integration.db import utcnow, write_session
+from integration.events import apply_event
+from integration.models import Account, Connection
+from integration.records import ConnectionRemoved
+from integration.runtime import Runtime
+from integration.settings import InboxSettings
+from webhooks.models import DataExport, InboxDelivery, InboxStatus
+from webhooks.routing import handler_for
+
+log = logging.getLogger(__name__)
+PURGE_EVERY = timedelta(hours=1)
+
+
+def backoff(settings: InboxSettings, attempts: int) -> timedelta:
+    """Delay before the next try after ``attempts`` failed ones: base, 2×base, 4×base, ..."""
+    seconds = settings.backoff_seconds * 2 ** max(0, attempts - 1)
+    return timedelta(seconds=min(seconds, settings.max_backoff_seconds))
+
+
+@dataclass
+class Processed:
+    row_id: int
+    status: InboxStatus
+
+
+def _claim(session: Session, now: datetime) -> InboxDelivery | None:
+    return session.exec(
+        select(InboxDelivery)
+        .where(
+            InboxDelivery.status.in_([InboxStatus.RECEIVED, InboxStatus.FAILED]),  # type: ignore[attr-defined]
+            InboxDelivery.next_attempt_at <= now,
+        )
+        .order_by(InboxDelivery.next_attempt_at, InboxDelivery.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    ).first()
+
+
+def _apply(session: Session, row: InboxDelivery, now: datetime) -> str:
+    """Parse and apply the row's events; returns a note. Raises whatever went wrong."""
+    connection = session.get(Connection, row.connection_id)
+    account = session.get(Account, row.account_id)
+    events = handler_for(row.platform).parse(row.topic, row.body)
+    notes = []
+    for event in events:
+        outcome = apply_event(session, account, connection, event, now)
+        if outcome.note:
+            notes.append(outcome.note)
+        if outcome.export is not None:
+            session.add(DataExport(
+                account_id=row.account_id, connection_id=row.connection_id, inbox_id=row.id,
+                request_id=getattr(event, "request_id", ""), data=outcome.export, created_at=now,
+            ))
+        if isinstance(event, ConnectionRemoved) and event.erase:
+            _erase_held_payloads(session, row)
+    return "; ".join(notes) or f"{len(events)} event(s) applied"
+
+
+def _erase_held_payloads(session: Session, row: InboxDelivery) -> None:
+    """``shop/redact``: the shop's raw payloads and exports hold personal data too."""
+    session.exec(delete(DataExport).where(DataExport.connection_id == row.connection_id))  # type: ignore[call-overload]
+    session.exec(delete(InboxDelivery).where(  # type: ignore[call-overload]
+        InboxDelivery.connection_id == row.connection_id, InboxDelivery.id != row.id))
+
+
+def process_row(session: Session, row: InboxDelivery, settings: InboxSettings, now: datetime) -> None:
+    row.attempts += 1
+    try:
+        with session.begin_nested():
+            note = _apply(session, row, now)
+    except Exception as exc:  # anything: the row keeps the reason, the batch goes on
+        row.error = f"{type(exc).__name__}: {exc}"[:4000]
+        if row.attempts >= settings.max_attempts:
+            row.status = InboxStatus.DEAD
+        else:
+            row.status = InboxStatus.FAILED
+            row.next_attempt_at = now + backoff(settings, row.attempts)
+        log.warning(
+            "inbox row %s (%s %s) failed, attempt %s: %s",
+            row.id, row.platform, row.topic, row.attempts, row.error,
+        )
+    else:
+        row.status = InboxStatus.DONE
+        row.error = ""
+        row.note = note[:500]
+        row.processed_at = now
+    session.add(row)
+
+
+def process_next(runtime: Runtime, now: datetime | None = None) -> Processed | None:
+    """Claim and process one due row; ``None`` if nothing is due."""
+    with write_session(runtime.engine) as session:
+        row = _claim(session, now or utcnow())
+        if row is None:
+            return None
+        process_row(session, row, runtime.settings.inbox, now or utcnow())
+        return Processed(row.id, row.status)
+
+
+def drain(runtime: Runtime, now: datetime | None = None) -> int:
+    """Process every due row; returns how many were processed."""
+    count = 0
+    while process_next(runtime, now) is not None:
+        count += 1
+    return count
+
+
+def purge(runtime: Runtime, now: datetime | None = None) -> int:
+    """Delete done rows older than ``[inbox] retention_days``; their dedup keys go with them."""
+    cutoff = (now or utcnow()) - timedelta(days=runtime.settings.inbox.retention_days)
+    with write_session(runtime.engine) as session:
+        result = session.exec(delete(InboxDelivery).where(  # type: ignore[call-overload]
+            InboxDelivery.status == InboxStatus.DONE, InboxDelivery.received_at < cutoff))
+        return result.rowcount
+
+
+def replay(runtime: Runtime, row_ids: list[int] | None = None) -> int:
+    """Put dead rows (all, or those listed) back in line with a fresh set of attempts."""
+    query = update(InboxDelivery).where(InboxDelivery.status == InboxStatus.DEAD)  # type: ignore[arg-type]
+    if row_ids:
+        query = query.where(InboxDelivery.id.in_(row_ids))  # type: ignore[union-attr]
+    with write_session(runtime.engine) as session:
+        result = session.exec(query.values(  # type: ignore[call-overload]
+            status=InboxStatus.RECEIVED, attempts=0, next_attempt_at=utcnow()))
+        return result.rowcount
+
+
+def run(runtime: Runtime, stop: threading.Event) -> None:
+    """Work until ``stop`` is set: process due rows, wait ``poll_seconds`` when there are none,
+    purge old rows once an hour."""
+    settings = runtime.settings.inbox
+    next_purge = utcnow()
+    log.info("inbox worker started")
+    while not stop.is_set():
+        try:
+            if utcnow() >= next_purge:
+                purged = purge(runtime)
+                if purged:
+                    log.info("purged %s processed deliveries past retention", purged)
+                next_purge = utcnow() + PURGE_EVERY
+            if process_next(runtime) is None:
+                stop.wait(settings.poll_seconds)
+        except Exception:  # the database went away, ...: keep the worker alive, try again
+            log.exception("inbox worker error; retrying shortly")
+            stop.wait(max(settings.poll_seconds, 1.0))
+    log.info("inbox worker stopped")
