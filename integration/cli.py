@@ -146,5 +146,11 @@ def demo(directory: str, customers: int) -> None:
     run_demo(directory, customers=customers, console=console)
 
 
+from webhooks.cli import inbox, serve, worker  # noqa: E402  (webhook receiver and inbox)
+
+main.add_command(serve)
+main.add_command(worker)
+main.add_command(inbox)
+
 if __name__ == "__main__":
     main()

@@ -166,3 +166,10 @@ def run(runtime: Runtime, stop: threading.Event) -> None:
             log.exception("inbox worker error; retrying shortly")
             stop.wait(max(settings.poll_seconds, 1.0))
     log.info("inbox worker stopped")
+
+
+def start_embedded(runtime: Runtime, stop: threading.Event) -> threading.Thread:
+    """The in-process worker of ``sadakat serve`` on SQLite (see ``webhooks.serve``)."""
+    thread = threading.Thread(target=run, args=(runtime, stop), name="sadakat-inbox", daemon=True)
+    thread.start()
+    return thread
