@@ -83,6 +83,7 @@ class Server(BaseApplication):
             "worker_class": "sync",
             "timeout": 30,
             "graceful_timeout": 10,
+            "control_socket_disable": True,  # unused; two servers on one machine would clash
             "post_worker_init": self._post_worker_init,
             "worker_exit": self._worker_exit,
             "child_exit": self._child_exit,
