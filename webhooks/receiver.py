@@ -24,6 +24,7 @@ from integration.db import utcnow
 from webhooks import metrics
 from webhooks.models import InboxDelivery, InboxStatus
 from webhooks.routing import Target, find_target, handler_for
+from webhooks.turns import write_turn
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("webhooks", __name__, url_prefix="/webhooks")
@@ -178,7 +179,8 @@ def _store(
         .on_conflict_do_nothing(index_elements=["connection_id", "delivery_id"])
         .returning(InboxDelivery.__table__.c.id)
     )
-    if engine.dialect.name == "sqlite":
-        engine = engine.execution_options(sqlite_begin="IMMEDIATE")
-    with engine.begin() as db:
-        return db.execute(insert).first() is not None
+    with write_turn(engine):
+        if engine.dialect.name == "sqlite":
+            engine = engine.execution_options(sqlite_begin="IMMEDIATE")
+        with engine.begin() as db:
+            return db.execute(insert).first() is not None

@@ -1,6 +1,6 @@
 """The inbox worker: turn stored deliveries into domain events and apply them, once each.
 
-One row at a time, in one transaction: claim the row (``FOR UPDATE SKIP LOCKED`` on PostgreSQL,
+One row per transaction (a few on SQLite): claim the row (``FOR UPDATE SKIP LOCKED`` on PostgreSQL,
 so several ``sadakat worker`` processes share the inbox; SQLite's ``BEGIN IMMEDIATE`` serializes
 writers anyway), parse it with the platform's handler, apply every event, mark it done, commit.
 A worker killed mid-row loses nothing: its transaction rolls back and the row is claimable again.
@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, update
 from sqlmodel import Session, select
 
-from integration.db import utcnow, write_session
+from integration.db import is_sqlite, read_session, utcnow, write_session
 from integration.events import apply_event
 from integration.models import Account, Connection
 from integration.records import ConnectionRemoved
@@ -28,9 +27,11 @@ from integration.runtime import Runtime
 from integration.settings import InboxSettings
 from webhooks.models import DataExport, InboxDelivery, InboxStatus
 from webhooks.routing import handler_for
+from webhooks.turns import write_turn
 
 log = logging.getLogger(__name__)
 PURGE_EVERY = timedelta(hours=1)
+SQLITE_BATCH = 10
 
 
 def backoff(settings: InboxSettings, attempts: int) -> timedelta:
@@ -39,23 +40,17 @@ def backoff(settings: InboxSettings, attempts: int) -> timedelta:
     return timedelta(seconds=min(seconds, settings.max_backoff_seconds))
 
 
-@dataclass
-class Processed:
-    row_id: int
-    status: InboxStatus
-
-
-def _claim(session: Session, now: datetime) -> InboxDelivery | None:
-    return session.exec(
+def _claim(session: Session, now: datetime, limit: int) -> list[InboxDelivery]:
+    return list(session.exec(
         select(InboxDelivery)
         .where(
             InboxDelivery.status.in_([InboxStatus.RECEIVED, InboxStatus.FAILED]),  # type: ignore[attr-defined]
             InboxDelivery.next_attempt_at <= now,
         )
         .order_by(InboxDelivery.next_attempt_at, InboxDelivery.id)
-        .limit(1)
+        .limit(limit)
         .with_for_update(skip_locked=True)
-    ).first()
+    ))
 
 
 def _apply(session: Session, row: InboxDelivery, now: datetime) -> str:
@@ -109,21 +104,40 @@ def process_row(session: Session, row: InboxDelivery, settings: InboxSettings, n
     session.add(row)
 
 
-def process_next(runtime: Runtime, now: datetime | None = None) -> Processed | None:
-    """Claim and process one due row; ``None`` if nothing is due."""
-    with write_session(runtime.engine) as session:
-        row = _claim(session, now or utcnow())
-        if row is None:
-            return None
-        process_row(session, row, runtime.settings.inbox, now or utcnow())
-        return Processed(row.id, row.status)
+def _nothing_due(runtime: Runtime, now: datetime) -> bool:
+    """A lock-free look first on SQLite, where claiming takes the database's one write lock and
+    an idle worker polling with it would keep the receiver waiting."""
+    with read_session(runtime.engine) as session:
+        return session.exec(
+            select(InboxDelivery.id).where(
+                InboxDelivery.status.in_([InboxStatus.RECEIVED, InboxStatus.FAILED]),  # type: ignore[attr-defined]
+                InboxDelivery.next_attempt_at <= now,
+            ).limit(1)
+        ).first() is None
+
+
+def process_batch(runtime: Runtime, now: datetime | None = None) -> int:
+    """Claim and process due rows in one transaction; returns how many (0: nothing due).
+
+    PostgreSQL: one row per transaction, so concurrent workers hold few row locks at a time.
+    SQLite: ``SQLITE_BATCH`` rows, each in its own savepoint; there is one writer at a time
+    anyway and a commit per row would only add overhead.
+    """
+    sqlite = is_sqlite(runtime.engine)
+    if sqlite and _nothing_due(runtime, now or utcnow()):
+        return 0
+    with write_turn(runtime.engine), write_session(runtime.engine) as session:
+        rows = _claim(session, now or utcnow(), SQLITE_BATCH if sqlite else 1)
+        for row in rows:
+            process_row(session, row, runtime.settings.inbox, now or utcnow())
+        return len(rows)
 
 
 def drain(runtime: Runtime, now: datetime | None = None) -> int:
     """Process every due row; returns how many were processed."""
     count = 0
-    while process_next(runtime, now) is not None:
-        count += 1
+    while processed := process_batch(runtime, now):
+        count += processed
     return count
 
 
@@ -149,7 +163,8 @@ def replay(runtime: Runtime, row_ids: list[int] | None = None) -> int:
 
 def run(runtime: Runtime, stop: threading.Event) -> None:
     """Work until ``stop`` is set: process due rows, wait ``poll_seconds`` when there are none,
-    purge old rows once an hour."""
+    purge old rows once an hour.
+    """
     settings = runtime.settings.inbox
     next_purge = utcnow()
     log.info("inbox worker started")
@@ -160,7 +175,7 @@ def run(runtime: Runtime, stop: threading.Event) -> None:
                 if purged:
                     log.info("purged %s processed deliveries past retention", purged)
                 next_purge = utcnow() + PURGE_EVERY
-            if process_next(runtime) is None:
+            if not process_batch(runtime):
                 stop.wait(settings.poll_seconds)
         except Exception:  # the database went away, ...: keep the worker alive, try again
             log.exception("inbox worker error; retrying shortly")
