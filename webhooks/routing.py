@@ -3,10 +3,12 @@ belongs to. Defined once here; the receiver and the inbox worker both use it."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Connection as DbConnection
+from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from connectors.sdk.base import WebhookHandler
@@ -84,3 +86,36 @@ def find_target(
         return None
     secrets = webhook_secrets(platform, box.open(row.credentials), settings)
     return Target(row.id, row.account_id, secrets)
+
+
+TARGET_TTL_SECONDS = 30.0
+_targets: dict[tuple[str, str, int | None, str | None], tuple[float, Target]] = {}
+
+
+def lookup_target(
+    engine: Engine,
+    box: SecretBox,
+    settings: Settings,
+    platform: str,
+    *,
+    connection_id: int | None = None,
+    external_id: str | None = None,
+    fresh: bool = False,
+) -> Target | None:
+    """``find_target`` behind a short per-process cache, so a delivery costs the receiver one
+    database statement (the insert), not a lookup and a decryption too. Only found connections
+    are cached; ``fresh`` skips the cache (the receiver asks again after a signature mismatch, so
+    a just-rotated secret works at once)."""
+    key = (engine.url.render_as_string(), platform, connection_id, external_id)
+    hit = _targets.get(key)
+    if hit is not None and not fresh and hit[0] > time.monotonic():
+        return hit[1]
+    with engine.connect() as db:
+        target = find_target(
+            db, box, settings, platform, connection_id=connection_id, external_id=external_id
+        )
+    if target is None:
+        _targets.pop(key, None)
+    else:
+        _targets[key] = (time.monotonic() + TARGET_TTL_SECONDS, target)
+    return target
