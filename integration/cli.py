@@ -146,5 +146,9 @@ def demo(directory: str, customers: int) -> None:
     run_demo(directory, customers=customers, console=console)
 
 
+from connectors.woocommerce.cli import woocommerce  # noqa: E402
+
+main.add_command(woocommerce)
+
 if __name__ == "__main__":
     main()
