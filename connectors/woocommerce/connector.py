@@ -24,6 +24,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import secrets
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
@@ -46,6 +47,7 @@ from connectors.sdk import (
     Page,
     PageNumberPaginator,
     PushResult,
+    RetriableError,
     RewardRequest,
     raise_for_status,
 )
@@ -58,6 +60,7 @@ PER_PAGE = 100  # WooCommerce's maximum (rest_invalid_param above it)
 BATCH_LIMIT = 100  # customers/batch items per call (413 above it)
 META_PREFIX = "_sadakat_"
 LAG = timedelta(minutes=10)
+_QUERY = re.compile(r"\?[^\s)'\"]*")
 
 INSECURE_HTTP = (
     "{url} is plain http: the consumer key and secret, and every customer's data, would cross "
@@ -144,6 +147,11 @@ class WooCommerceConnector(Connector):
                 "were revoked or lack read_write permission. Reconnect the store.",
                 exc.status, exc.body,
             ) from exc
+        except RetriableError as exc:
+            raise RetriableError(_explain(method, endpoint, exc), exc.status, exc.body,
+                                 exc.retry_after) from exc
+        except ApiError as exc:
+            raise ApiError(_explain(method, endpoint, exc), exc.status, exc.body) from exc
 
     def external_id(self) -> str:
         return self.settings.url
@@ -322,6 +330,19 @@ class WooCommerceConnector(Connector):
             kept[str(hook_id)] = SecretStr(secret)
         self.settings = self.settings.model_copy(update={"webhook_secrets": kept})
         return list(TOPICS)
+
+
+def _explain(method: str, endpoint: str, exc: ApiError) -> str:
+    """WooCommerce's own error code and message, without the request URL: over http the SDK
+    puts the OAuth parameters (consumer key included) in it, and errors end up in logs and
+    on redemptions."""
+    try:
+        body = json.loads(exc.body)
+        detail = f"{body['code']}: {body['message']}"
+    except (ValueError, KeyError, TypeError):
+        detail = str(exc).rsplit(" -> ", 1)[-1] if exc.status else _QUERY.sub("?...", str(exc))
+    status = f" ({exc.status})" if exc.status else ""
+    return f"WooCommerce {method.upper()} {endpoint}{status}: {detail}"
 
 
 def _discount(request: RewardRequest) -> dict[str, Any]:
