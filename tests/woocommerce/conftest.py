@@ -30,7 +30,7 @@ def fast_policy(attempts: int = 6) -> RetryPolicy:
 
 @pytest.fixture
 def fake() -> Iterator[FakeWooCommerce]:
-    with FakeWooCommerce(seed=11, customers=120, orders=250) as site:
+    with FakeWooCommerce(seed=11, customers=120, orders=150) as site:
         yield site
 
 

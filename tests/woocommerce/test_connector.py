@@ -56,7 +56,7 @@ def test_throttling_server_errors_and_timeouts_are_retried(connector, fake):
     slow = WooCommerceConnector(connector.settings.model_copy(update={"timeout": 1.5}),
                                 policy=fast_policy())
     fake.inject(delay=3.0, times=1, path="/orders")
-    assert sum(len(p.records) for p in slow.pull("orders", None)) == 250
+    assert sum(len(p.records) for p in slow.pull("orders", None)) == 150
     assert slow.stats.retries >= 1  # the stalled request timed out and was tried again
 
 

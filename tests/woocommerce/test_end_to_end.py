@@ -73,13 +73,13 @@ def test_connect_sync_push_and_redeem(engine, box, account, fake, server):
 
     # -- full sync ---------------------------------------------------------------------------
     results = sync(engine, box, connection.id, full=True, policy=fast_policy())
-    assert [(r.stream, r.records) for r in results] == [("customers", 120), ("orders", 250)]
+    assert [(r.stream, r.records) for r in results] == [("customers", 120), ("orders", 150)]
     store = fake.store
     guest_orders = [i for i in store.order_ids() if store.o_buyer[i - 1] < 0]
     partial = next(i for i in store.order_ids()
                    if fake.store.order(i)["status"] == "completed" and fake.store.order(i)["refunds"])
     with read_session(engine) as session:
-        assert _count(session, Order, Order.connection_id == connection.id) == 250
+        assert _count(session, Order, Order.connection_id == connection.id) == 150
         guests = session.exec(select(Customer).where(
             Customer.account_id == account.id, Customer.email.like("guest%"))).all()
         assert guests and all(c.is_guest for c in guests)
@@ -115,7 +115,7 @@ def test_connect_sync_push_and_redeem(engine, box, account, fake, server):
     assert results[1].records < 10
     with read_session(engine) as session:
         assert _order(session, connection.id, fresh).status == OrderStatus.REFUNDED
-        assert _count(session, Order, Order.connection_id == connection.id) == 252
+        assert _count(session, Order, Order.connection_id == connection.id) == 152
         assert ledger.check_account(session, account.id).ok
 
     # -- points pushed into customer meta ----------------------------------------------------
@@ -173,7 +173,7 @@ def test_crash_mid_sync_resumes_without_duplicates(engine, box, connection, fake
     resumed = [args for method, path, args in fake.requests[first:] if path.endswith("/orders")]
     assert resumed[0]["page"] == "2"  # resumed after the last committed page
     with read_session(engine) as session:
-        assert _count(session, Order, Order.connection_id == connection.id) == 250
+        assert _count(session, Order, Order.connection_id == connection.id) == 150
         earns = session.exec(select(LedgerEntry.idempotency_key).where(
             LedgerEntry.account_id == connection.account_id, LedgerEntry.kind == "earn")).all()
         assert len(earns) == len(set(earns))

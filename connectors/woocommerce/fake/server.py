@@ -1,6 +1,6 @@
 """A fake WooCommerce site: the REST v3 endpoints Sadakat uses, over real HTTP on localhost.
 
-Behaviour follows WooCommerce's documentation and source (see ``README`` in this folder):
+Behaviour follows WooCommerce's REST documentation and ``class-wc-webhook.php``:
 
 - auth: HTTP Basic with the consumer key/secret, query-string keys, or OAuth 1.0a one-legged
   signatures (what the ``woocommerce`` SDK sends to an ``http://`` site); 401 with
