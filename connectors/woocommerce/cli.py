@@ -3,11 +3,19 @@ webhooks, sync."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 from pydantic import ValidationError
 
 from connectors.sdk import ApiError
-from integration.cli import Context, pass_context
+
+if TYPE_CHECKING:
+    from integration.cli import Context
+
+# ``ctx.obj`` is the sadakat CLI's Context; taken as is (not by type) because ``python -m
+# integration.cli`` loads that module twice, as ``__main__`` and as ``integration.cli``.
+pass_context = click.pass_obj
 
 
 @click.group()
