@@ -139,6 +139,8 @@ def test_connect_sync_push_and_redeem(engine, box, account, fake, server):
     assert meta["_sadakat_points_balance"] == customer.points_balance > 0
     again = push_attributes(engine, connection.id, connector)
     assert again.changed == 0 and again.result.batches == 0
+    fake.drain()  # the site notified us of its updated customers; nothing changes by it
+    assert push_attributes(engine, connection.id, connector).changed == 0
 
     # -- a reward redeemed becomes a coupon --------------------------------------------------
     with write_session(engine) as session:

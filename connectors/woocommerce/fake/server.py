@@ -19,6 +19,10 @@ Behaviour follows WooCommerce's REST documentation and ``class-wc-webhook.php``:
   browser is redirected to ``return_url``. Real WooCommerce requires an https callback; the fake
   also accepts http on loopback addresses, since tests run there.
 
+Test controls (``set_status``, ``refund``, ``add_order``...) change the store and deliver their
+webhooks before returning, so tests are deterministic; deliveries caused by REST writes
+(``customers/batch``) go out from a background thread, as WooCommerce's Action Scheduler does.
+
 Failure injection (``inject``) returns 429/5xx or stalls a request; ``revoke_keys`` turns every
 key invalid. Every request is logged (``requests``) so tests and benchmarks can count calls.
 """
@@ -29,6 +33,7 @@ import base64
 import hashlib
 import hmac
 import json
+import queue
 import secrets
 import threading
 import time
@@ -139,6 +144,8 @@ class FakeWooCommerce:
         self._next_delivery = 1
         self._server = None
         self._thread: threading.Thread | None = None
+        self._outbox: queue.Queue[tuple[str, int] | None] = queue.Queue()
+        self._sender: threading.Thread | None = None
         self.url = ""
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -149,11 +156,26 @@ class FakeWooCommerce:
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
+        self._sender = threading.Thread(target=self._send_queued, daemon=True)
+        self._sender.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._outbox.put(None)
+        self._sender.join()
         self._server.shutdown()
         self._thread.join()
+
+    def _send_queued(self) -> None:
+        """Deliveries caused by REST writes go out in the background, as WooCommerce's Action
+        Scheduler sends them: the REST response does not wait for our receiver."""
+        while (item := self._outbox.get()) is not None:
+            self.notify(*item)
+            self._outbox.task_done()
+
+    def drain(self) -> None:
+        """Wait until every queued delivery was sent."""
+        self._outbox.join()
 
     # -- test controls -----------------------------------------------------------------------
 
@@ -468,7 +490,7 @@ class FakeWooCommerce:
             updated.append(self.store.customer(cid))
             touched.append(cid)
         for cid in touched:
-            self.notify("customer.updated", cid)
+            self._outbox.put(("customer.updated", cid))
         return ok({"update": updated})
 
     def _create_coupon(self, request: Request) -> Response:
