@@ -152,5 +152,9 @@ main.add_command(serve)
 main.add_command(worker)
 main.add_command(inbox)
 
+from connectors.woocommerce.cli import woocommerce  # noqa: E402
+
+main.add_command(woocommerce)
+
 if __name__ == "__main__":
     main()
