@@ -120,8 +120,7 @@ def prepare(url: str, env: dict[str, str]) -> str:
 
 def requests_for(shop: str, count: int) -> list[tuple[bytes, dict[str, str]]]:
     """Signed ``orders/paid`` deliveries shaped like Shopify's (each a new event id)."""
-    sys.path.insert(0, str(ROOT / "tests"))
-    from webhook_inbox import shopify_payloads as sp
+    from tests.webhook_inbox import shopify_payloads as sp
 
     out = []
     for i in range(count):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.engine import Connection as DbConnection
 from sqlalchemy.engine import Engine
@@ -19,8 +20,9 @@ from integration.settings import Settings
 
 _registered: dict[str, WebhookHandler] = {}
 
-# Credential keys that may hold a webhook signing secret, current first. Shopify signs with the
-# app's API secret; WooCommerce, Klaviyo and Mailchimp (URL secret) with a per-webhook secret.
+# Credential keys that may hold a webhook signing secret when the connector cannot say (not
+# installed, or its credentials erased after an uninstall). Shopify signs with the app's API
+# secret; WooCommerce, Klaviyo and Mailchimp (URL secret) with a per-webhook secret.
 SECRET_KEYS = ("webhook_secret", "api_secret")
 
 
@@ -53,9 +55,20 @@ class Target:
 
 
 def webhook_secrets(
-    platform: str, credentials: Mapping[str, object], settings: Settings
+    platform: str,
+    plain: Mapping[str, Any],
+    credentials: Mapping[str, Any],
+    settings: Settings,
 ) -> tuple[str, ...]:
-    found = [str(credentials[key]) for key in SECRET_KEYS if credentials.get(key)]
+    """The connector's own answer (``Connector.webhook_secrets``) first, then the usual
+    credential keys, then, for Shopify, the public app's secret from the settings."""
+    found: list[str] = []
+    try:
+        connector = connector_class(platform).from_stored(plain, credentials)
+        found += connector.webhook_secrets()
+    except Exception:  # not installed, or settings no longer valid (credentials erased)
+        pass
+    found += [str(credentials[key]) for key in SECRET_KEYS if credentials.get(key)]
     if platform == "shopify" and settings.shopify.api_secret:
         found.append(settings.shopify.api_secret)  # public app: one secret for every shop
     return tuple(dict.fromkeys(found))
@@ -72,7 +85,9 @@ def find_target(
 ) -> Target | None:
     """The connection named by id (URL) or by the platform's name for it (Shopify's shop
     domain); ``None`` if there is no such connection of that platform."""
-    query = select(Connection.id, Connection.account_id, Connection.credentials).where(
+    query = select(
+        Connection.id, Connection.account_id, Connection.settings, Connection.credentials
+    ).where(
         Connection.platform == platform
     )
     if connection_id is not None:
@@ -84,7 +99,7 @@ def find_target(
     row = db.execute(query).first()
     if row is None:
         return None
-    secrets = webhook_secrets(platform, box.open(row.credentials), settings)
+    secrets = webhook_secrets(platform, row.settings or {}, box.open(row.credentials), settings)
     return Target(row.id, row.account_id, secrets)
 
 
