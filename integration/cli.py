@@ -156,5 +156,10 @@ from connectors.woocommerce.cli import woocommerce  # noqa: E402
 
 main.add_command(woocommerce)
 
+from integration.connector_cli import connector_group, connectors_group  # noqa: E402
+
+main.add_command(connectors_group)
+main.add_command(connector_group)
+
 if __name__ == "__main__":
     main()
