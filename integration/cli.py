@@ -146,6 +146,16 @@ def demo(directory: str, customers: int) -> None:
     run_demo(directory, customers=customers, console=console)
 
 
+from webhooks.cli import inbox, serve, worker  # noqa: E402  (webhook receiver and inbox)
+
+main.add_command(serve)
+main.add_command(worker)
+main.add_command(inbox)
+
+from connectors.woocommerce.cli import woocommerce  # noqa: E402
+
+main.add_command(woocommerce)
+
 from integration.connector_cli import connector_group, connectors_group  # noqa: E402
 
 main.add_command(connectors_group)
