@@ -341,7 +341,7 @@ def on_order_upserted(ctx: Context, event: OrderUpserted) -> Outcome:
     order = ctx.order(record.platform_id)
     if order is None:
         order = ctx.new_order(platform_id=record.platform_id, updated_at=ctx.now, **_order_fields(record))
-        order.customer = customer
+        set_fields(order, customer=customer)
         _write_lines(ctx, order, record)
     elif order.source_updated_at is not None and record.updated_at is not None and (
         record.updated_at <= order.source_updated_at

@@ -137,7 +137,7 @@ class CustomerDirectory:
             connection_id=self.connection_id,
             platform_id=platform_id,
         )
-        identity.customer = customer
+        set_fields(identity, customer=customer)
         self.session.add(identity)
         self._remember(customer, platform_id)
 
