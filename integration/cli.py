@@ -147,7 +147,10 @@ def demo(directory: str, customers: int) -> None:
 
 
 from connectors.woocommerce.cli import woocommerce  # noqa: E402
+from integration.connector_cli import connector_group, connectors_group  # noqa: E402
 
+main.add_command(connectors_group)
+main.add_command(connector_group)
 main.add_command(woocommerce)
 
 if __name__ == "__main__":
