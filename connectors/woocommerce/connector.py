@@ -120,6 +120,8 @@ class WooCommerceConnector(Connector):
     Settings = WooCommerceSettings
     webhooks = WooCommerceWebhooks()
     push_batch_size = BATCH_LIMIT
+    # Records per pull request: WooCommerce's maximum; smaller only in tests of paging.
+    page_size: int = PER_PAGE
 
     settings: WooCommerceSettings
 
@@ -178,8 +180,8 @@ class WooCommerceConnector(Connector):
         paginator = PageNumberPaginator()
         while True:
             try:
-                response = self._call("get", endpoint, params={**params, "per_page": PER_PAGE,
-                                                               "page": page})
+                response = self._call("get", endpoint, params={
+                    **params, "per_page": self.page_size, "page": page})
             except ApiError as exc:
                 # Resuming past the end (orders deleted meanwhile): nothing left to read.
                 if exc.status == 400 and "rest_post_invalid_page_number" in exc.body:
