@@ -153,5 +153,9 @@ main.add_command(connectors_group)
 main.add_command(connector_group)
 main.add_command(woocommerce)
 
+from integration.portability.cli import export_command, import_command  # noqa: E402
+main.add_command(import_command)
+main.add_command(export_command)
+
 if __name__ == "__main__":
     main()

@@ -9,6 +9,7 @@ from integration.models.orders import Order, OrderLine, OrderStatus, Refund
 from integration.models.push import PushState
 from integration.models.program import Redemption, RedemptionStatus, Reward, RewardKind, Tier
 from integration.models.tenancy import Account, Connection, ConnectionStatus, SyncCursor
+from integration.portability.models import ImportRef  # noqa: E402,F401  (registers import_ref)
 from connectors.woocommerce.models import WooAuthRequest  # noqa: E402,F401  (table registration)
 
 __all__ = [
