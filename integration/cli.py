@@ -146,24 +146,17 @@ def demo(directory: str, customers: int) -> None:
     run_demo(directory, customers=customers, console=console)
 
 
-from webhooks.cli import inbox, serve, worker  # noqa: E402  (webhook receiver and inbox)
-
-main.add_command(serve)
-main.add_command(worker)
-main.add_command(inbox)
-
+# Feature areas keep their commands in their own modules; they are attached here, in one place.
 from connectors.woocommerce.cli import woocommerce  # noqa: E402
-
-main.add_command(woocommerce)
-
 from integration.connector_cli import connector_group, connectors_group  # noqa: E402
-
-main.add_command(connectors_group)
-main.add_command(connector_group)
-
 from integration.portability.cli import export_command, import_command  # noqa: E402
-main.add_command(import_command)
-main.add_command(export_command)
+from webhooks.cli import inbox, serve, worker  # noqa: E402
+
+for _command in (
+    serve, worker, inbox, woocommerce, connectors_group, connector_group, import_command,
+    export_command,
+):
+    main.add_command(_command)
 
 if __name__ == "__main__":
     main()
