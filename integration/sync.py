@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from connectors.sdk.base import Connector, Page
 from connectors.sdk.cursors import CursorStore  # re-exported: integration.sync.CursorStore still works
 from integration.db import utcnow, write_session
-from integration.events import apply_event
+from integration.events import apply_events
 from integration.models import Account, Connection
 from integration.records import (
     ContactRecord,
@@ -72,8 +72,10 @@ def sync_stream(
         with write_session(engine) as session:
             connection = session.get(Connection, connection_id)
             account = session.get(Account, connection.account_id)
-            for record in page.records:
-                outcome = apply_event(session, account, connection, as_event(record), now)
+            outcomes = apply_events(
+                session, account, connection, [as_event(record) for record in page.records], now
+            )
+            for outcome in outcomes:
                 result.entries += len(outcome.entries)
                 result.customer_ids |= outcome.customer_ids
             CursorStore.put(session, connection, stream, page.cursor)

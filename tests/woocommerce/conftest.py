@@ -1,5 +1,5 @@
 """Fixtures for the WooCommerce tests: the fake site, a connection to it, and a real Sadakat
-web server (the app factory plus a stand-in webhook receiver) on a real port."""
+web server (the app factory with the real webhook receiver) on a real port."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
-from flask import Flask, request
+from flask import Flask
 from werkzeug.serving import make_server
 
 from connectors.sdk import RetryPolicy
@@ -18,9 +18,9 @@ from connectors.woocommerce.setup import save_connection
 from integration.app import create_app
 from integration.connections import connector_for
 from integration.db import write_session
-from integration.events import apply_event
 from integration.models import Account, Connection
 from integration.settings import ServerSettings
+from webhooks.worker import drain
 
 
 def fast_policy(attempts: int = 6) -> RetryPolicy:
@@ -50,59 +50,48 @@ def connector(connection, box) -> WooCommerceConnector:
 
 
 @dataclass
-class Receiver:
-    """Stands in for the ``webhooks`` branch's receiver: verify with the connection's secrets,
-    deduplicate by the handler's delivery id, apply the parsed events. ``fail`` answers 500."""
+class Gate:
+    """The network in front of the real receiver: ``down`` answers 503 as a server that is down
+    would; ``statuses`` keeps what the receiver answered."""
 
-    engine: object
-    box: object
-    fail: bool = False
-    seen: set[str] = field(default_factory=set)
-    accepted: list[str] = field(default_factory=list)
-    rejected: int = 0
-
-    def handle(self, connection_id: int):
-        if self.fail:
-            return "down", 500
-        handler = WooCommerceConnector.webhooks
-        body = request.get_data()
-        delivery = handler.identify(request.headers, body)
-        with write_session(self.engine) as session:
-            connection = session.get(Connection, connection_id)
-            secrets = connector_for(connection, self.box).webhook_secrets()
-            if not handler.verify(request.headers, body, secrets):
-                self.rejected += 1
-                return "bad signature", 401
-            if delivery.delivery_id in self.seen:
-                return "duplicate", 200
-            account = session.get(Account, connection.account_id)
-            for event in handler.parse(delivery.topic, body):
-                apply_event(session, account, connection, event)
-        self.seen.add(delivery.delivery_id)
-        self.accepted.append(delivery.topic)
-        return "ok", 200
+    down: bool = False
+    statuses: list[int] = field(default_factory=list)
 
 
 @dataclass
 class Server:
     url: str
     app: Flask
-    receiver: Receiver
+    gate: Gate
+
+    def process(self) -> int:
+        """Run the inbox worker over what the receiver stored."""
+        return drain(self.app.extensions["sadakat"])
 
 
 @pytest.fixture
 def server(settings, engine, box) -> Iterator[Server]:
+    gate = Gate()
     holder: dict[str, Flask] = {}
-    http = make_server("127.0.0.1", 0, lambda env, start: holder["app"](env, start), threaded=True)
+
+    def wsgi(environ, start_response):
+        if gate.down:
+            start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+            return [b"down"]
+
+        def recording_start(status, headers, *args):
+            gate.statuses.append(int(status.split()[0]))
+            return start_response(status, headers, *args)
+
+        return holder["app"](environ, recording_start)
+
+    http = make_server("127.0.0.1", 0, wsgi, threaded=True)
     url = f"http://127.0.0.1:{http.server_port}"
     app = create_app(settings.model_copy(update={"server": ServerSettings(public_url=url)}))
-    receiver = Receiver(engine, box)
-    app.add_url_rule("/webhooks/woocommerce/<int:connection_id>", "receive",
-                     receiver.handle, methods=["POST"])
     holder["app"] = app
     thread = threading.Thread(target=http.serve_forever, daemon=True)
     thread.start()
-    yield Server(url, app, receiver)
+    yield Server(url, app, gate)
     http.shutdown()
     thread.join()
     app.extensions["sadakat"].close()

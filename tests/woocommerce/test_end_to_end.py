@@ -31,6 +31,7 @@ from integration.models import (
 )
 from integration.push import push_attributes
 from tests.woocommerce.conftest import fast_policy
+from webhooks.models import InboxDelivery
 
 
 def _wait(condition, timeout: float = 5.0) -> None:
@@ -98,6 +99,8 @@ def test_connect_sync_push_and_redeem(engine, box, account, fake, server):
     newcomer = fake.add_customer("newcomer@example.org", "Nia")
     fresh = fake.add_order(customer_id=newcomer, status="processing")
     walk_in = fake.add_order(guest=99_999, status="completed")
+    fake.drain()
+    server.process()
     with read_session(engine) as session:
         assert _order(session, connection.id, paid).status == OrderStatus.CANCELLED
         assert _order(session, connection.id, fresh).status == OrderStatus.PAID
@@ -106,9 +109,10 @@ def test_connect_sync_push_and_redeem(engine, box, account, fake, server):
     assert refunds_seen == refunded.refunded_total + Decimal("5.00")
 
     # -- missed webhooks are repaired by the incremental sync --------------------------------
-    server.receiver.fail = True
+    server.gate.down = True
     fake.set_status(fresh, "refunded")
-    server.receiver.fail = False
+    fake.drain()
+    server.gate.down = False
     before = fake.count("GET", "/orders")
     results = sync(engine, box, connection.id, policy=fast_policy())
     assert fake.count("GET", "/orders") - before == 1  # one page: only what changed
@@ -188,16 +192,21 @@ def test_crash_mid_sync_resumes_without_duplicates(engine, box, connection, fake
 def test_disabled_webhooks_are_reactivated(engine, box, connection, fake, server):
     install_webhooks(engine, box, connection.id, server.url, policy=fast_policy())
     _wait(lambda: sum(d["topic"] == "ping" for d in fake.deliveries) == 5)
-    server.receiver.fail = True
+    server.gate.down = True
     for _ in range(6):  # more than 5 consecutive failures
         fake.update_customer(1, first_name="Again")
     hook = next(h for h in fake.webhooks.values() if h.topic == "customer.updated")
     assert hook.status == "disabled"
-    server.receiver.fail = False
+    server.gate.down = False
     old_secret = hook.secret
     install_webhooks(engine, box, connection.id, server.url, policy=fast_policy())
     assert hook.status == "active" and hook.secret != old_secret
     assert len(fake.webhooks) == 5  # re-activated, not duplicated
+    server.gate.statuses.clear()
     fake.update_customer(1, first_name="Back")
-    assert server.receiver.accepted[-1] == "customer.updated"
-    assert server.receiver.rejected == 0
+    fake.drain()
+    assert server.gate.statuses == [200]
+    with read_session(engine) as session:
+        latest = session.exec(select(InboxDelivery).where(
+            InboxDelivery.connection_id == connection.id).order_by(InboxDelivery.id.desc())).first()
+    assert latest.topic == "customer.updated"
