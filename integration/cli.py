@@ -146,5 +146,9 @@ def demo(directory: str, customers: int) -> None:
     run_demo(directory, customers=customers, console=console)
 
 
+from integration.api.cli import api_group  # noqa: E402
+
+main.add_command(api_group)
+
 if __name__ == "__main__":
     main()

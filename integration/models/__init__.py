@@ -3,6 +3,7 @@
 Importing this package registers every table on ``SQLModel.metadata`` (Alembic reads it there).
 """
 
+from integration.models.api import ApiToken
 from integration.models.customers import Customer, CustomerIdentity, Referral
 from integration.models.ledger import EntryKind, LedgerEntry
 from integration.models.orders import Order, OrderLine, OrderStatus, Refund
@@ -11,6 +12,7 @@ from integration.models.program import Redemption, RedemptionStatus, Reward, Rew
 from integration.models.tenancy import Account, Connection, ConnectionStatus, SyncCursor
 
 __all__ = [
+    "ApiToken",
     "Account",
     "Connection",
     "ConnectionStatus",

@@ -1,0 +1,9 @@
+"""The public JSON API (``/api/v1``) and its tokens."""
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from integration.api.views import bp
+
+    app.register_blueprint(bp)
