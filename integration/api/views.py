@@ -104,7 +104,11 @@ def _body(model: type[BaseModel]) -> Any:
 
 
 def _summary(session: Session, customer: Customer) -> dict[str, Any]:
-    account = g.account
+    return summary_for(session, g.account, customer)
+
+
+def summary_for(session: Session, account: Account, customer: Customer) -> dict[str, Any]:
+    """What a shopper's loyalty looks like right now (API and storefront alike)."""
     now = utcnow()
     attributes = loyalty_attributes(session, account, [customer], now)[customer.id]
     program = program_of(account)

@@ -152,3 +152,26 @@ def test_openapi_document_matches_the_api(app, world):
             case.call_and_validate(headers=world["full"])
 
         check()
+
+
+def test_shopify_app_proxy_shows_the_logged_in_shoppers_points(client, session, box):
+    import time
+    from urllib.parse import urlencode
+
+    from integration.api.storefront import proxy_signature
+
+    account, conn = shop(session, box, credentials={"access_token": "t", "api_secret": "proxy-secret"})
+    place(session, account, conn, order("1", "120", customer="4242"))
+    params = {"shop": conn.external_id, "logged_in_customer_id": "4242",
+              "path_prefix": "/apps/loyalty", "timestamp": str(int(time.time()))}
+    signed = {**params, "signature": proxy_signature({k: [v] for k, v in params.items()}, "proxy-secret")}
+    response = client.get(f"/proxy/shopify/points?{urlencode(signed)}")
+    assert response.status_code == 200 and response.json["points_balance"] == 120
+    forged = {**signed, "logged_in_customer_id": "1"}
+    assert client.get(f"/proxy/shopify/points?{urlencode(forged)}").status_code == 401
+    stale = {**params, "timestamp": "1000"}
+    stale["signature"] = proxy_signature({k: [v] for k, v in stale.items()}, "proxy-secret")
+    assert client.get(f"/proxy/shopify/points?{urlencode(stale)}").status_code == 401
+    anonymous = {**params, "logged_in_customer_id": ""}
+    anonymous["signature"] = proxy_signature({k: [v] for k, v in anonymous.items()}, "proxy-secret")
+    assert client.get(f"/proxy/shopify/points?{urlencode(anonymous)}").json == {"logged_in": False}
