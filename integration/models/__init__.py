@@ -3,6 +3,7 @@
 Importing this package registers every table on ``SQLModel.metadata`` (Alembic reads it there).
 """
 
+from integration.models.admin import AdminUser
 from integration.models.api import ApiToken
 from integration.models.customers import Customer, CustomerIdentity, Referral
 from integration.models.ledger import EntryKind, LedgerEntry
@@ -12,6 +13,7 @@ from integration.models.program import Redemption, RedemptionStatus, Reward, Rew
 from integration.models.tenancy import Account, Connection, ConnectionStatus, SyncCursor
 
 __all__ = [
+    "AdminUser",
     "ApiToken",
     "Account",
     "Connection",
