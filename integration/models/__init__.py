@@ -4,12 +4,31 @@ Importing this package registers every table on ``SQLModel.metadata`` (Alembic r
 """
 
 from integration.models.customers import Customer, CustomerIdentity, Referral
+from integration.models.jobs import JobRun, RunStatus
 from integration.models.ledger import EntryKind, LedgerEntry
 from integration.models.orders import Order, OrderLine, OrderStatus, Refund
 from integration.models.program import Redemption, RedemptionStatus, Reward, RewardKind, Tier
+from integration.models.segments import (
+    AbandonedCheckout,
+    CustomerInsight,
+    RfmBounds,
+    Segment,
+    SegmentChange,
+    SegmentMember,
+    SegmentScratch,
+)
 from integration.models.tenancy import Account, Connection, ConnectionStatus, SyncCursor
 
 __all__ = [
+    "AbandonedCheckout",
+    "CustomerInsight",
+    "JobRun",
+    "RfmBounds",
+    "RunStatus",
+    "Segment",
+    "SegmentChange",
+    "SegmentMember",
+    "SegmentScratch",
     "Account",
     "Connection",
     "ConnectionStatus",
