@@ -23,6 +23,9 @@ from integration.models import Customer, Order, Segment, SegmentChange, SegmentM
 from integration.segments import rfm
 from integration.segments.rules import Scope, members_query, parse_rule
 
+# SQLAlchemy reports an INSERT ... SELECT's row count only when asked to keep it.
+COUNTED = {"preserve_rowcount": True}
+
 
 @dataclass
 class RecomputeResult:
@@ -63,7 +66,8 @@ def _collect_changed(session: Session, account_id: int, since: datetime) -> int:
         ),
     )
     return session.execute(
-        insert(SegmentScratch).from_select(["segment_id", "customer_id"], changed)
+        insert(SegmentScratch.__table__).from_select(["segment_id", "customer_id"], changed),
+        execution_options=COUNTED,
     ).rowcount
 
 
@@ -74,7 +78,7 @@ def recompute_segment(session: Session, segment: Segment, now: datetime,
     sid = segment.id
     session.execute(delete(SegmentScratch).where(SegmentScratch.segment_id == sid))
     fresh = members_query(parse_rule(segment.rule), scope).subquery()
-    session.execute(insert(SegmentScratch).from_select(
+    session.execute(insert(SegmentScratch.__table__).from_select(
         ["segment_id", "customer_id"], select(literal(sid), fresh.c.id)))
 
     scratch, member = SegmentScratch.__table__, SegmentMember.__table__
@@ -85,17 +89,18 @@ def recompute_segment(session: Session, segment: Segment, now: datetime,
     looked_at = [member.c.segment_id == sid]
     if only is not None:
         looked_at.append(member.c.customer_id.in_(only))
+    change_table = SegmentChange.__table__
     change_cols = ["account_id", "segment_id", "customer_id", "change", "created_at"]
-    added = session.execute(insert(SegmentChange).from_select(change_cols, select(
+    added = session.execute(insert(change_table).from_select(change_cols, select(
         literal(segment.account_id), literal(sid), scratch.c.customer_id, literal("added"),
-        literal(now, SegmentChange.__table__.c.created_at.type),
-    ).where(scratch.c.segment_id == sid, ~is_member))).rowcount
-    removed = session.execute(insert(SegmentChange).from_select(change_cols, select(
+        literal(now, change_table.c.created_at.type),
+    ).where(scratch.c.segment_id == sid, ~is_member)), execution_options=COUNTED).rowcount
+    removed = session.execute(insert(change_table).from_select(change_cols, select(
         literal(segment.account_id), literal(sid), member.c.customer_id, literal("removed"),
-        literal(now, SegmentChange.__table__.c.created_at.type),
-    ).where(*looked_at, ~in_scratch))).rowcount
+        literal(now, change_table.c.created_at.type),
+    ).where(*looked_at, ~in_scratch)), execution_options=COUNTED).rowcount
     session.execute(delete(SegmentMember).where(and_(*looked_at), ~in_scratch))
-    session.execute(insert(SegmentMember).from_select(
+    session.execute(insert(member).from_select(
         ["segment_id", "customer_id", "account_id", "added_at"],
         select(literal(sid), scratch.c.customer_id, literal(segment.account_id),
                literal(now, member.c.added_at.type))

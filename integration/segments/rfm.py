@@ -90,7 +90,8 @@ def _upsert(session: Session, account_id: int, ctes: str, now: datetime) -> int:
             last_order_days = excluded.last_order_days, rfm_r = excluded.rfm_r,
             rfm_f = excluded.rfm_f, rfm_m = excluded.rfm_m, rfm_group = excluded.rfm_group
     """).bindparams(bindparam("now", type_=UTCDateTime))
-    return session.execute(statement, {"now": now, "account_id": account_id}).rowcount
+    return session.execute(statement, {"now": now, "account_id": account_id},
+                           execution_options={"preserve_rowcount": True}).rowcount
 
 
 def _clear_without_orders(session: Session, account_id: int, only: str | None) -> None:
