@@ -99,6 +99,8 @@ class JobsSettings(_Section):
     )
     push_minutes: int = Field(default=15, ge=1)
     stale_minutes: int = Field(default=10, ge=1)
+    clv_horizon_months: int = Field(default=12, ge=1, le=120)
+    clv_annual_discount: float = Field(default=0.10, ge=0, le=1)
 
 
 class Settings(_Section):
