@@ -146,5 +146,10 @@ def demo(directory: str, customers: int) -> None:
     run_demo(directory, customers=customers, console=console)
 
 
+from jobs.cli import jobs, scheduler  # noqa: E402  (feature commands register below)
+
+main.add_command(scheduler)
+main.add_command(jobs)
+
 if __name__ == "__main__":
     main()

@@ -78,11 +78,12 @@ def _stats_sql(session: Session, only: str | None) -> str:
 
 
 def _upsert(session: Session, account_id: int, ctes: str, now: datetime) -> int:
+    # The WITH goes inside the INSERT: SQLite reports no row count for a statement led by WITH.
     statement = text(f"""
-        WITH {ctes},
-        grouped AS (SELECT scored.*, {_GROUP_CASE} AS rfm_group FROM scored)
         INSERT INTO customer_insight (customer_id, account_id, points_expiring, orders, spend,
                                       last_order_days, rfm_r, rfm_f, rfm_m, rfm_group, updated_at)
+        WITH {ctes},
+        grouped AS (SELECT scored.*, {_GROUP_CASE} AS rfm_group FROM scored)
         SELECT customer_id, :account_id, 0, orders, spend, last_order_days, r, f, m, rfm_group, :now
         FROM grouped WHERE true
         ON CONFLICT (customer_id) DO UPDATE SET
