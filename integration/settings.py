@@ -98,7 +98,7 @@ class JobsSettings(_Section):
         default_factory=lambda: {"shopify": 15, "woocommerce": 15, "mailchimp": 60, "klaviyo": 60}
     )
     push_minutes: int = Field(default=15, ge=1)
-    stale_minutes: int = Field(default=10, ge=1)
+    stale_minutes: float = Field(default=10, gt=0)
     clv_horizon_months: int = Field(default=12, ge=1, le=120)
     clv_annual_discount: float = Field(default=0.10, ge=0, le=1)
 

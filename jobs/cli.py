@@ -8,7 +8,7 @@ import sys
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
 from sqlmodel import select
 
 from integration.cli import Context, pass_context
@@ -45,7 +45,8 @@ def jobs_list(ctx: Context) -> None:
     """The jobs, how often they run, and how their last run went."""
     from jobs.registry import all_jobs
 
-    table = Table("job", "every (min)", "per connection", "last run", "status", "description")
+    table = Table(Column("job", no_wrap=True), "every (min)", "per connection", "last run",
+                  "status", "description")
     with read_session(ctx.runtime.engine) as session:
         for name, job in all_jobs().items():
             last = session.exec(select(JobRun).where(JobRun.job == name)
@@ -70,8 +71,8 @@ def jobs_runs(ctx: Context, job_name: str | None, status: str | None, limit: int
         query = query.where(JobRun.job == job_name)
     if status:
         query = query.where(JobRun.status == status)
-    table = Table("id", "job", "connection", "trigger", "started", "took", "status", "counts",
-                  "api calls", "error")
+    table = Table("id", Column("job", no_wrap=True), "conn", "trigger", "started", "took",
+                  Column("status", no_wrap=True), "counts", "api calls", "error")
     with read_session(ctx.runtime.engine) as session:
         for run in session.exec(query):
             took = (f"{(run.finished_at - run.started_at).total_seconds():.1f}s"

@@ -166,6 +166,7 @@ def run_job(
         return run
     ctx = JobContext(runtime=runtime, run_id=run.id, now=now or utcnow(), connection=connection,
                      on_progress=on_progress)
+    # three beats per stale period, so one slow beat never makes a live run look crashed
     beat = _Heartbeat(runtime, run.id, every=min(30.0, runtime.settings.jobs.stale_minutes * 20.0))
     beat.start()
     status, error = RunStatus.SUCCEEDED, ""
