@@ -169,19 +169,6 @@ class ConnectionRemoved(Event):
     erase: bool = False
 
 
-AnyEvent = Annotated[
-    CustomerUpserted
-    | OrderUpserted
-    | RefundCreated
-    | OrderDeleted
-    | ConsentChanged
-    | EmailChanged
-    | ReviewApproved
-    | CustomerRedactRequested
-    | CustomerDataRequested
-    | ConnectionRemoved,
-    Field(discriminator="kind"),
-]
 
 
 class RewardRequest(Record):
@@ -197,3 +184,33 @@ class RewardRequest(Record):
     expires_at: MaybeAware = None
     customer_email: Email = None
     customer_platform_id: str | None = None
+
+
+class ContactRecord(Record):
+    """A contact of an email platform; matched to a customer by e-mail, never creating one."""
+
+    platform_id: str | None = None
+    email: Email
+    consent: Consent
+    updated_at: MaybeAware = None
+
+
+class ContactUpserted(Event):
+    kind: Literal["contact_upserted"] = "contact_upserted"
+    contact: ContactRecord
+
+
+AnyEvent = Annotated[
+    CustomerUpserted
+    | OrderUpserted
+    | RefundCreated
+    | OrderDeleted
+    | ConsentChanged
+    | EmailChanged
+    | ReviewApproved
+    | CustomerRedactRequested
+    | CustomerDataRequested
+    | ConnectionRemoved
+    | ContactUpserted,
+    Field(discriminator="kind"),
+]

@@ -7,6 +7,7 @@ from integration.models.customers import Customer, CustomerIdentity, Referral
 from integration.models.jobs import JobRun, RunStatus
 from integration.models.ledger import EntryKind, LedgerEntry
 from integration.models.orders import Order, OrderLine, OrderStatus, Refund
+from integration.models.push import PushState
 from integration.models.program import Redemption, RedemptionStatus, Reward, RewardKind, Tier
 from integration.models.segments import (
     AbandonedCheckout,
@@ -39,6 +40,7 @@ __all__ = [
     "Order",
     "OrderLine",
     "OrderStatus",
+    "PushState",
     "Redemption",
     "RedemptionStatus",
     "Referral",

@@ -1,0 +1,232 @@
+"""The connector contract: a handful of methods plus declared capabilities.
+
+A connector is a class that declares its ``name``, the ``capabilities`` it has, the ``streams``
+it can pull, and a pydantic ``Settings`` model (fields typed ``SecretStr`` are secrets: the core
+stores them encrypted). It overrides only the methods its capabilities promise; the core never
+calls a method whose capability is not declared.
+
+Pulls are resumable: ``pull(stream, cursor)`` yields ``Page``s, each carrying the cursor to resume
+*after* that page. The core applies a page's records and stores its cursor in one transaction, so
+a crash replays at most one page, and replays are harmless (events are idempotent).
+
+Pushes receive only what changed since the last successful push (the core keeps that state) and
+return a ``PushResult``; they batch at the platform's maximum and never change a contact's
+marketing consent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, ClassVar, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, SecretStr
+
+from connectors.sdk.http import CallStats, RetryPolicy
+from integration.records import Event, Record, RewardRequest
+
+R = TypeVar("R", bound=Record)
+
+
+class Capability(StrEnum):
+    PULL = "pull"                          # streams of customers / orders / contacts
+    PUSH_ATTRIBUTES = "push_attributes"    # points, tier, expiry, CLV onto the platform's profile
+    PUSH_SEGMENTS = "push_segments"        # segment membership as tags or lists
+    PUSH_EVENTS = "push_events"            # "Points Earned" etc. for flows and journeys
+    ISSUE_REWARDS = "issue_rewards"        # redemptions become discount codes / coupons
+    WEBHOOKS = "webhooks"                  # the platform notifies us; see ``WebhookHandler``
+    ERASE = "erase"                        # delete a contact for a redaction request
+
+
+class Unsupported(NotImplementedError):
+    """Raised by a contract method the connector did not declare a capability for."""
+
+
+class ConnectorSettings(BaseModel):
+    """Base of a connector's settings. Mark secrets with ``SecretStr``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @classmethod
+    def secret_fields(cls) -> set[str]:
+        return {
+            name for name, info in cls.model_fields.items()
+            if info.annotation is SecretStr or info.annotation == SecretStr | None
+        }
+
+    def split(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(plain settings, secrets) as JSON-ready dicts, for ``Connection.settings`` and the
+        encrypted ``Connection.credentials``."""
+        secrets = self.secret_fields()
+        plain, hidden = {}, {}
+        for name, value in self.model_dump(mode="python").items():
+            if name in secrets:
+                hidden[name] = value.get_secret_value() if isinstance(value, SecretStr) else value
+            else:
+                plain[name] = value
+        return plain, hidden
+
+
+@dataclass
+class Page(Generic[R]):
+    records: list[R]
+    # Where to resume after this page. After the last page it is the watermark the next
+    # incremental run starts from (e.g. the newest ``updated_at`` seen), never "start over".
+    cursor: str
+
+
+@dataclass(frozen=True)
+class ContactRef:
+    """Who a push is about, as the platform can find them."""
+
+    customer_id: int
+    email: str | None = None
+    platform_id: str | None = None
+
+
+@dataclass(frozen=True)
+class AttributeUpdate:
+    """New values of the loyalty attributes of one customer (only changed customers are sent)."""
+
+    contact: ContactRef
+    attributes: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class SegmentChange:
+    segment: str
+    added: Sequence[ContactRef] = ()
+    removed: Sequence[ContactRef] = ()
+
+
+@dataclass(frozen=True)
+class LoyaltyEvent:
+    """An event for the platform's flows; ``id`` is unique so a retried send is deduplicated."""
+
+    id: str
+    name: str  # "Points Earned", "Reward Redeemed", "Tier Changed", "Points Expiring"
+    contact: ContactRef
+    occurred_at: datetime
+    properties: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class PushResult:
+    sent: int = 0
+    skipped: int = 0
+    batches: int = 0
+    failed: list[tuple[ContactRef, str]] = field(default_factory=list)
+
+    def merge(self, other: PushResult) -> PushResult:
+        self.sent += other.sent
+        self.skipped += other.skipped
+        self.batches += other.batches
+        self.failed.extend(other.failed)
+        return self
+
+
+@dataclass(frozen=True)
+class IssuedReward:
+    code: str
+    platform_id: str = ""
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class WebhookDelivery:
+    """A webhook request as the receiver stores it in the inbox.
+
+    ``delivery_id`` is the deduplication key, unique per connection for one logical event
+    (Shopify's event id; WooCommerce's resource id + modification time, since its delivery ids
+    are new on every send).
+    """
+
+    topic: str
+    delivery_id: str
+    external_id: str | None  # names the connection when the URL does not (Shopify shop domain)
+
+
+class WebhookRejected(Exception):
+    """The request is not a valid delivery (missing headers, bad signature); answer 401/400."""
+
+
+class WebhookHandler:
+    """How one platform's webhooks are recognised, authenticated and turned into events.
+
+    ``identify`` runs first, before the connection is known; ``verify`` checks the signature
+    with the connection's secrets (several during a secret rotation); ``parse`` runs later in
+    the inbox worker and raises ``ValueError`` for a payload it cannot read (kept as failed).
+    """
+
+    platform: ClassVar[str]
+
+    def identify(self, headers: Mapping[str, str], body: bytes) -> WebhookDelivery:
+        raise NotImplementedError
+
+    def verify(self, headers: Mapping[str, str], body: bytes, secrets: Sequence[str]) -> bool:
+        raise NotImplementedError
+
+    def parse(self, topic: str, body: bytes) -> list[Event]:
+        raise NotImplementedError
+
+
+class Connector:
+    name: ClassVar[str]
+    title: ClassVar[str] = ""
+    version: ClassVar[str] = "0"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    streams: ClassVar[tuple[str, ...]] = ()
+    Settings: ClassVar[type[ConnectorSettings]] = ConnectorSettings
+    webhooks: ClassVar[WebhookHandler | None] = None
+    # Largest number of items the platform accepts in one push call (metafieldsSet: 25, ...).
+    push_batch_size: ClassVar[int] = 100
+
+    def __init__(self, settings: ConnectorSettings, *, policy: RetryPolicy | None = None) -> None:
+        self.settings = settings
+        self.policy = policy or RetryPolicy()
+
+    @classmethod
+    def from_stored(
+        cls, settings: Mapping[str, Any], credentials: Mapping[str, Any], **kwargs: Any
+    ) -> Connector:
+        """Rebuild from ``Connection.settings`` and the decrypted ``Connection.credentials``."""
+        return cls(cls.Settings.model_validate({**settings, **credentials}), **kwargs)
+
+    @property
+    def stats(self) -> CallStats:
+        return self.policy.stats
+
+    def external_id(self) -> str:
+        """How the platform names this connection (shop domain, site URL, list id)."""
+        raise NotImplementedError
+
+    def webhook_secrets(self) -> list[str]:
+        """Secrets that may sign this connection's webhooks (current first)."""
+        return []
+
+    def check(self) -> None:
+        """Make one cheap authenticated call; raise ``AuthError`` if the credentials fail."""
+
+    def pull(self, stream: str, cursor: str | None) -> Iterator[Page[Any]]:
+        raise Unsupported(f"{self.name} cannot pull {stream}")
+
+    def push_attributes(self, updates: Sequence[AttributeUpdate]) -> PushResult:
+        raise Unsupported(f"{self.name} cannot push attributes")
+
+    def push_segment(self, change: SegmentChange) -> PushResult:
+        raise Unsupported(f"{self.name} cannot push segments")
+
+    def push_events(self, events: Sequence[LoyaltyEvent]) -> PushResult:
+        raise Unsupported(f"{self.name} cannot push events")
+
+    def issue_reward(self, request: RewardRequest) -> IssuedReward:
+        raise Unsupported(f"{self.name} cannot issue rewards")
+
+    def erase_contact(self, contact: ContactRef) -> None:
+        raise Unsupported(f"{self.name} cannot erase contacts")
+
+    def register_webhooks(self, base_url: str) -> list[str]:
+        """Subscribe to the topics the receiver handles; returns the topics registered."""
+        raise Unsupported(f"{self.name} has no webhooks to register")
