@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from integration.models import Connection
 from integration.settings import Settings
 
-JOB_MODULES = ("jobs.ledger_jobs", "jobs.insight_jobs")
+JOB_MODULES = ("jobs.ledger_jobs", "jobs.insight_jobs", "jobs.connection_jobs")
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from sqlmodel import select
 from integration.accounts import add_connection, create_account
 from integration.analytics.clv import BGNBD, FitError, fit_bgnbd
 from integration.analytics.predict import fit_account, histories
-from integration.models import Customer, CustomerInsight, Order
+from integration.models import Account, Customer, CustomerInsight, Order
 
 CDNOW = Path(__file__).parent / "data" / "CDNOW_sample.txt"
 CALIBRATION_END = datetime(1997, 9, 30, tzinfo=UTC)
@@ -53,7 +53,9 @@ def cdnow(migrated_engine):
              "placed_at": datetime.strptime(line[2], "%Y%m%d").replace(hour=12, tzinfo=UTC),
              "created_at": CALIBRATION_END, "updated_at": CALIBRATION_END}
             for i, line in enumerate(lines)])
-    return account.id
+    yield account.id
+    with write_session(migrated_engine) as session:  # keep the sweeping jobs of other tests quick
+        session.get(Account, account.id).status = "closed"
 
 
 def test_cdnow_bgnbd_reproduces_published_parameters(session, cdnow):

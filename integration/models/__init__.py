@@ -16,6 +16,7 @@ from integration.models.segments import (
     Segment,
     SegmentChange,
     SegmentMember,
+    SegmentPushState,
     SegmentScratch,
 )
 from integration.models.tenancy import Account, Connection, ConnectionStatus, SyncCursor
@@ -29,6 +30,7 @@ __all__ = [
     "Segment",
     "SegmentChange",
     "SegmentMember",
+    "SegmentPushState",
     "SegmentScratch",
     "Account",
     "Connection",

@@ -120,3 +120,14 @@ class RfmBounds(SQLModel, table=True):
     account_id: int = Field(foreign_key="account.id", primary_key=True, sa_type=BigId)
     bounds: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     computed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class SegmentPushState(SQLModel, table=True):
+    """How far each connection has taken the segment change log (``segment_change.id``)."""
+
+    __tablename__ = "segment_push_state"
+
+    connection_id: int = Field(foreign_key="connection.id", primary_key=True, sa_type=BigId)
+    account_id: int = Field(foreign_key="account.id", sa_type=BigId)
+    last_change_id: int = Field(default=0, sa_type=BigId)
+    pushed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

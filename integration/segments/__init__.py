@@ -7,7 +7,7 @@ from integration.segments.membership import (
     RecomputeResult,
     changes_since,
     recompute_account,
-    recompute_segment,
+    recompute_segments,
 )
 from integration.segments.rules import Scope, members_query, parse_rule
 
@@ -21,6 +21,6 @@ __all__ = [
     "parse_rule",
     "read_definitions",
     "recompute_account",
-    "recompute_segment",
+    "recompute_segments",
     "save_segment",
 ]

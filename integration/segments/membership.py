@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, insert, literal, or_, select, update
-from sqlmodel import Session, delete
+from sqlalchemy import delete, exists, func, insert, literal, or_, select, update
+from sqlmodel import Session
 
 from integration.models import Customer, Order, Segment, SegmentChange, SegmentMember, SegmentScratch
 from integration.segments import rfm
@@ -71,45 +71,57 @@ def _collect_changed(session: Session, account_id: int, since: datetime) -> int:
     ).rowcount
 
 
-def recompute_segment(session: Session, segment: Segment, now: datetime,
-                      only: Any = None) -> tuple[int, int]:
-    """Bring one segment's members up to date; returns (added, removed)."""
-    scope = Scope(account_id=segment.account_id, now=now, only=only)
-    sid = segment.id
-    session.execute(delete(SegmentScratch).where(SegmentScratch.segment_id == sid))
-    fresh = members_query(parse_rule(segment.rule), scope).subquery()
-    session.execute(insert(SegmentScratch.__table__).from_select(
-        ["segment_id", "customer_id"], select(literal(sid), fresh.c.id)))
+def recompute_segments(session: Session, account_id: int, segments: list[Segment],
+                       now: datetime, only: Any = None) -> tuple[int, int]:
+    """Bring the segments' members up to date; returns (added, removed) over all of them.
 
+    One INSERT ... SELECT per segment evaluates its rule; the diff against ``segment_member``
+    and its application are then a handful of statements for all segments together. With
+    ``only`` (a subquery of customer ids) a segment is re-evaluated for those customers alone,
+    unless its rule changed since it was last computed (then it is done in full).
+    """
+    if not segments:
+        return 0, 0
+    ids = [segment.id for segment in segments]
+    stale = [sg.id for sg in segments if sg.computed_at is None or sg.updated_at > sg.computed_at]
     scratch, member = SegmentScratch.__table__, SegmentMember.__table__
-    is_member = exists().where(member.c.segment_id == sid,
-                               member.c.customer_id == scratch.c.customer_id)
-    in_scratch = exists().where(scratch.c.segment_id == sid,
-                                scratch.c.customer_id == member.c.customer_id)
-    looked_at = [member.c.segment_id == sid]
-    if only is not None:
-        looked_at.append(member.c.customer_id.in_(only))
     change_table = SegmentChange.__table__
+    session.execute(delete(scratch).where(scratch.c.segment_id.in_(ids)))
+    for segment in segments:
+        limit = None if segment.id in stale else only
+        fresh = members_query(parse_rule(segment.rule),
+                              Scope(account_id=account_id, now=now, only=limit)).subquery()
+        session.execute(insert(scratch).from_select(
+            ["segment_id", "customer_id"], select(literal(segment.id), fresh.c.id)))
+
+    is_member = exists().where(member.c.segment_id == scratch.c.segment_id,
+                               member.c.customer_id == scratch.c.customer_id)
+    in_scratch = exists().where(scratch.c.segment_id == member.c.segment_id,
+                                scratch.c.customer_id == member.c.customer_id)
+    looked_at = [member.c.segment_id.in_(ids)]
+    if only is not None:
+        looked_at.append(or_(member.c.segment_id.in_(stale), member.c.customer_id.in_(only)))
+    at = literal(now, change_table.c.created_at.type)
     change_cols = ["account_id", "segment_id", "customer_id", "change", "created_at"]
     added = session.execute(insert(change_table).from_select(change_cols, select(
-        literal(segment.account_id), literal(sid), scratch.c.customer_id, literal("added"),
-        literal(now, change_table.c.created_at.type),
-    ).where(scratch.c.segment_id == sid, ~is_member)), execution_options=COUNTED).rowcount
+        literal(account_id), scratch.c.segment_id, scratch.c.customer_id, literal("added"), at,
+    ).where(scratch.c.segment_id.in_(ids), ~is_member).order_by(scratch.c.segment_id)),
+        execution_options=COUNTED).rowcount
     removed = session.execute(insert(change_table).from_select(change_cols, select(
-        literal(segment.account_id), literal(sid), member.c.customer_id, literal("removed"),
-        literal(now, change_table.c.created_at.type),
-    ).where(*looked_at, ~in_scratch)), execution_options=COUNTED).rowcount
-    session.execute(delete(SegmentMember).where(and_(*looked_at), ~in_scratch))
+        literal(account_id), member.c.segment_id, member.c.customer_id, literal("removed"), at,
+    ).where(*looked_at, ~in_scratch).order_by(member.c.segment_id)),
+        execution_options=COUNTED).rowcount
+    session.execute(delete(member).where(*looked_at, ~in_scratch))
     session.execute(insert(member).from_select(
         ["segment_id", "customer_id", "account_id", "added_at"],
-        select(literal(sid), scratch.c.customer_id, literal(segment.account_id),
+        select(scratch.c.segment_id, scratch.c.customer_id, literal(account_id),
                literal(now, member.c.added_at.type))
-        .where(scratch.c.segment_id == sid, ~is_member)))
-    session.execute(delete(SegmentScratch).where(SegmentScratch.segment_id == sid))
-    count = session.execute(
-        select(func.count()).select_from(member).where(member.c.segment_id == sid)).scalar_one()
-    session.execute(update(Segment).where(Segment.id == sid).values(
-        computed_at=now, member_count=count))
+        .where(scratch.c.segment_id.in_(ids), ~is_member)))
+    session.execute(delete(scratch).where(scratch.c.segment_id.in_(ids)))
+    counted = (select(func.count()).select_from(member)
+               .where(member.c.segment_id == Segment.id).scalar_subquery())
+    session.execute(update(Segment).where(Segment.id.in_(ids))  # type: ignore[union-attr]
+                    .values(computed_at=now, member_count=counted))
     return added, removed
 
 
@@ -119,27 +131,27 @@ def recompute_account(session: Session, account_id: int, now: datetime,
     is given (segments whose rule changed since their last run are still done in full)."""
     result = RecomputeResult()
     ensure_rfm_segments(session, account_id)
+    segments = session.exec(
+        select(Segment).where(Segment.account_id == account_id, Segment.active.is_(True))  # type: ignore[attr-defined]
+        .order_by(Segment.id)
+    ).scalars().all()
     only = only_sql = None
     if changed_since is not None:
         result.changed_customers = _collect_changed(session, account_id, changed_since)
+        if result.changed_customers == 0 and all(
+                s.computed_at is not None and s.updated_at <= s.computed_at for s in segments):
+            return result  # nothing moved: no query needed
         key = _dirty_key(account_id)
         only = select(SegmentScratch.customer_id).where(SegmentScratch.segment_id == key)
         only_sql = f"SELECT customer_id FROM segment_scratch WHERE segment_id = {key}"
         result.scored = rfm.score_changed(session, account_id, only_sql, now)
     else:
         result.scored = rfm.score_all(session, account_id, now)
-    segments = session.exec(
-        select(Segment).where(Segment.account_id == account_id, Segment.active.is_(True))  # type: ignore[attr-defined]
-        .order_by(Segment.id)
-    ).scalars().all()
-    for segment in segments:
-        stale = segment.computed_at is None or segment.updated_at > segment.computed_at
-        added, removed = recompute_segment(session, segment, now, None if stale else only)
-        result.segments += 1
-        result.added += added
-        result.removed += removed
+    result.added, result.removed = recompute_segments(session, account_id, list(segments), now,
+                                                      only)
+    result.segments = len(segments)
     if only is not None:
-        session.execute(delete(SegmentScratch).where(
+        session.execute(delete(SegmentScratch.__table__).where(
             SegmentScratch.segment_id == _dirty_key(account_id)))
     return result
 

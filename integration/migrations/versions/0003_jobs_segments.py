@@ -137,6 +137,15 @@ def upgrade() -> None:
     with op.batch_alter_table('customer_insight', schema=None) as batch_op:
         batch_op.create_index('ix_customer_insight_account', ['account_id', 'rfm_group'], unique=False)
 
+    op.create_table('segment_push_state',
+    sa.Column('connection_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('last_change_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('pushed_at', integration.db.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['account_id'], ['account.id'], ),
+    sa.ForeignKeyConstraint(['connection_id'], ['connection.id'], ),
+    sa.PrimaryKeyConstraint('connection_id')
+    )
     with op.batch_alter_table('customer', schema=None) as batch_op:
         batch_op.create_index('ix_customer_updated', ['account_id', 'updated_at'], unique=False)
 
@@ -155,6 +164,7 @@ def downgrade() -> None:
     with op.batch_alter_table('customer_insight', schema=None) as batch_op:
         batch_op.drop_index('ix_customer_insight_account')
 
+    op.drop_table('segment_push_state')
     op.drop_table('customer_insight')
     with op.batch_alter_table('abandoned_checkout', schema=None) as batch_op:
         batch_op.drop_index('ix_abandoned_checkout_customer')
