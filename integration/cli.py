@@ -150,6 +150,10 @@ from jobs.cli import jobs, scheduler  # noqa: E402  (feature commands register b
 
 main.add_command(scheduler)
 main.add_command(jobs)
+from integration.analytics.cli import report  # noqa: E402
+main.add_command(report)
+from integration.segments.cli import segments  # noqa: E402
+main.add_command(segments)
 
 if __name__ == "__main__":
     main()

@@ -209,3 +209,41 @@ def test_changed_rule_is_recomputed_in_full(store):
     store.session.commit()
     store.recompute(since=NOW + timedelta(minutes=1), now=NOW + timedelta(minutes=2))
     assert members_of(store, "Points") == {c.id}
+
+
+def test_definitions_load_from_toml_and_json(tmp_path, session, store, settings):
+    from click.testing import CliRunner
+
+    from integration.cli import main
+
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[database]\nurl = "{settings.database.url}"\n'
+        f'[security]\nsecret_key = "{settings.security.secret_key}"\n'
+        f'encryption_key = "{settings.security.encryption_key}"\n[logging]\nlevel = "ERROR"\n')
+    toml = tmp_path / "segments.toml"
+    toml.write_text('[[segment]]\nname = "Sale hunters"\n'
+                    'rule = { metric = "discount_share", op = ">=", value = 0.8 }\n'
+                    '[[segment]]\nname = "Lapsed VIP"\n'
+                    'rule = { all = [ { metric = "tier", in = ["Gold"] },'
+                    ' { metric = "days_since_last_order", op = ">", value = 180 } ] }\n')
+    as_json = tmp_path / "segments.json"
+    as_json.write_text('{"segment": [{"name": "Lapsed VIP", "rule": {"not": '
+                       '{"metric": "consent", "in": ["subscribed"]}}}]}')
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[segment]]\nname = "x"\nrule = { metric = "spend", op = "~", value = 1 }\n')
+    runner = CliRunner()
+    base = ["--config", str(config), "segments"]
+    account = str(store.account.id)
+    store.session.commit()
+    assert runner.invoke(main, [*base, "load", str(toml), "--account", account]).exit_code == 0
+    assert runner.invoke(main, [*base, "load", str(as_json), "--account", account]).exit_code == 0
+    refused = runner.invoke(main, [*base, "load", str(bad), "--account", account])
+    assert refused.exit_code == 1 and "op" in refused.output
+    session.rollback()
+    rules = dict(session.exec(select(Segment.name, Segment.rule).where(
+        Segment.account_id == store.account.id)).all())
+    assert rules["Lapsed VIP"] == {"not": {"metric": "consent", "in": ["subscribed"]}}
+    assert rules["Sale hunters"]["metric"] == "discount_share"
+    listed = runner.invoke(main, [*base, "list", "--account", account])
+    assert "Sale hunters" in listed.output
