@@ -149,6 +149,9 @@ def demo(directory: str, customers: int) -> None:
 from integration.api.cli import api_group  # noqa: E402
 
 main.add_command(api_group)
+from integration.admin.cli import admin_group  # noqa: E402
+
+main.add_command(admin_group)
 from jobs.cli import jobs, scheduler  # noqa: E402  (feature commands register below)
 
 main.add_command(scheduler)
