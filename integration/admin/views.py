@@ -216,6 +216,59 @@ def settings(db: Session):
                            rewards=rewards), (422 if errors else 200)
 
 
+@bp.post("/settings/tiers")
+@signed_in
+def save_tier(db: Session):
+    form = request.form
+    try:
+        threshold = Decimal(form.get("threshold", ""))
+        multiplier = Decimal(form.get("multiplier", "1"))
+    except (ArithmeticError, ValueError):
+        flash("threshold and multiplier must be numbers", "error")
+        return redirect(url_for("admin.settings"))
+    name = form.get("name", "").strip()
+    if not name or threshold < 0 or not Decimal("0.1") <= multiplier <= 10:
+        flash("a tier needs a name, a threshold ≥ 0 and a multiplier between 0.1 and 10", "error")
+        return redirect(url_for("admin.settings"))
+    tier = db.exec(scope.rows(Tier, g.account.id).where(Tier.name == name)).first()
+    tier = tier or Tier(account_id=g.account.id, name=name)
+    tier.threshold, tier.multiplier = threshold, multiplier
+    db.add(tier)
+    flash(i18n.t("saved"), "ok")
+    return redirect(url_for("admin.settings"))
+
+
+@bp.post("/settings/rewards")
+@signed_in
+def save_reward(db: Session):
+    form = request.form
+    try:
+        reward = Reward.model_validate({
+            "account_id": g.account.id, "name": form.get("name", "").strip(),
+            "kind": form.get("kind"), "points_cost": form.get("points_cost"),
+            "value": form.get("value") or "0", "product_id": form.get("product_id", ""),
+            "min_order": form.get("min_order") or "0", "valid_days": form.get("valid_days") or 30,
+        })
+    except ValidationError as exc:
+        flash("; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors()), "error")
+        return redirect(url_for("admin.settings"))
+    if not reward.name:
+        flash("a reward needs a name", "error")
+        return redirect(url_for("admin.settings"))
+    db.add(reward)
+    flash(i18n.t("saved"), "ok")
+    return redirect(url_for("admin.settings"))
+
+
+@bp.post("/settings/rewards/<int:reward_id>/toggle")
+@signed_in
+def toggle_reward(db: Session, reward_id: int):
+    reward = scope.get(db, Reward, g.account.id, reward_id)
+    reward.active = not reward.active
+    db.add(reward)
+    return redirect(url_for("admin.settings"))
+
+
 @bp.get("/connections")
 @signed_in
 def connections(db: Session):

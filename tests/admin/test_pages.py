@@ -75,3 +75,24 @@ def test_program_settings_are_validated(app, merchant, session):
     session.refresh(merchant["account"])
     assert merchant["account"].program["earn"]["points_per_unit"] == "2.5"
     assert merchant["account"].program["award_on"] == "completed"
+
+
+def test_tiers_and_rewards_are_edited_with_validation(app, merchant, session):
+    from integration.models import Reward, Tier
+
+    client = app.test_client()
+    sign_in(client, merchant["email"])
+    token = csrf(client.get("/admin/settings").data)
+    client.post("/admin/settings/tiers", data={"csrf_token": token, "name": "Platinum",
+                                                "threshold": "1000", "multiplier": "3"})
+    client.post("/admin/settings/tiers", data={"csrf_token": token, "name": "Bad",
+                                                "threshold": "-1", "multiplier": "3"})
+    client.post("/admin/settings/rewards", data={"csrf_token": token, "name": "Free ship",
+                                                  "kind": "free_shipping", "points_cost": "300"})
+    client.post("/admin/settings/rewards", data={"csrf_token": token, "name": "Broken",
+                                                  "kind": "free_lunch", "points_cost": "300"})
+    session.commit()
+    names = set(session.exec(select(Tier.name).where(Tier.account_id == merchant["account"].id)))
+    assert "Platinum" in names and "Bad" not in names
+    rewards = set(session.exec(select(Reward.name).where(Reward.account_id == merchant["account"].id)))
+    assert "Free ship" in rewards and "Broken" not in rewards
