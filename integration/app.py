@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from flask import Flask, current_app
 
+from connectors.woocommerce.auth import init_app as init_woocommerce
 from integration.runtime import Runtime
 from integration.settings import Settings, load_settings
+import webhooks
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -18,6 +20,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["SECRET_KEY"] = settings.security.secret_key
     app.config["MAX_CONTENT_LENGTH"] = settings.server.max_webhook_bytes
     app.extensions["sadakat"] = Runtime(settings)
+    init_woocommerce(app)
 
     from integration import admin, api
 
@@ -31,6 +34,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         ping(runtime().engine)
         return {"status": "ok"}
 
+    webhooks.init_app(app)
     return app
 
 

@@ -160,6 +160,15 @@ from integration.analytics.cli import report  # noqa: E402
 main.add_command(report)
 from integration.segments.cli import segments  # noqa: E402
 main.add_command(segments)
+from webhooks.cli import inbox, serve, worker  # noqa: E402  (webhook receiver and inbox)
+
+main.add_command(serve)
+main.add_command(worker)
+main.add_command(inbox)
+
+from connectors.woocommerce.cli import woocommerce  # noqa: E402
+
+main.add_command(woocommerce)
 
 if __name__ == "__main__":
     main()

@@ -44,6 +44,7 @@ from integration.models import (
 from integration.privacy import erase_connection, export_customer, redact_customer
 from integration.program import ProgramSettings, program_of
 from integration.records import (
+    Consent,
     ConnectionRemoved,
     ConsentChanged,
     ContactUpserted,
@@ -397,7 +398,11 @@ def on_contact_upserted(ctx: Context, event: ContactUpserted) -> Outcome:
     if contact.platform_id:
         ctx.customers.link(customer, contact.platform_id)
     changed_at = contact.updated_at or ctx.now
-    if customer.consent_updated_at is None or customer.consent_updated_at <= changed_at:
+    # UNKNOWN (e.g. Mailchimp's "transactional" members, which our own pushes create) says
+    # nothing about consent: it must not erase what the store knows, as in ``_merge_profile``.
+    if contact.consent != Consent.UNKNOWN and (
+        customer.consent_updated_at is None or customer.consent_updated_at <= changed_at
+    ):
         customer.consent = contact.consent
         customer.consent_updated_at = changed_at
         ctx.session.add(customer)

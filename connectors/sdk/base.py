@@ -148,6 +148,12 @@ class WebhookDelivery:
     external_id: str | None  # names the connection when the URL does not (Shopify shop domain)
 
 
+# The receiver passes the request's URL path (no query string) to ``identify``/``verify`` under
+# this pseudo-header, for platforms that authenticate webhooks by a secret in the URL instead of
+# a signature (Mailchimp). It is set by the receiver, never taken from the request's own headers.
+REQUEST_PATH_HEADER = "X-Sadakat-Request-Path"
+
+
 class WebhookRejected(Exception):
     """The request is not a valid delivery (missing headers, bad signature); answer 401/400."""
 
