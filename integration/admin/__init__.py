@@ -4,6 +4,6 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from integration.admin import views
+    from integration.admin import operations, views  # noqa: F401  (operations adds its pages)
 
     views.init_app(app)

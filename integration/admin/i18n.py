@@ -70,6 +70,13 @@ TEXTS: dict[str, dict[str, str]] = {
     "actor": {"en": "By", "tr": "Yapan"},
     "language": {"en": "Türkçe", "tr": "English"},
     "insufficient": {"en": "Not enough points.", "tr": "Yeterli puan yok."},
+    "new_segment": {"en": "Define a segment", "tr": "Segment tanımla"},
+    "preview": {"en": "Preview", "tr": "Önizle"},
+    "would_match": {"en": "Customers matching now", "tr": "Şu an eşleşen müşteri"},
+    "run_now": {"en": "Run now", "tr": "Şimdi çalıştır"},
+    "replay": {"en": "Replay", "tr": "Yeniden işle"},
+    "replayed": {"en": "deliveries queued again", "tr": "teslimat yeniden sıraya alındı"},
+    "inbox_clean": {"en": "No failed or dead deliveries.", "tr": "Başarısız teslimat yok."},
 }
 
 

@@ -1,5 +1,6 @@
 """The admin pages in a real headless Chromium (Debian's, driven by Playwright): sign in, change
-a rule, adjust a customer's points. A screenshot of each page is saved to test-artifacts/."""
+a rule, adjust a customer's points, preview a segment, replay a dead webhook. A screenshot of
+each page is saved to test-artifacts/admin/."""
 
 from __future__ import annotations
 
@@ -78,6 +79,31 @@ def test_merchant_signs_in_changes_a_rule_and_adjusts_points(server, page, merch
     assert customer_of(session, merchant["account"], "c1@example.com").points_balance == before - 30
     assert "damaged parcel" in page.content()
 
+    page.goto(f"{server}/admin/segments")
+    page.fill("#segment input[name=name]", "Big spenders")
+    page.fill("#segment textarea[name=rule]", '{"metric": "spend", "op": ">", "value": 200}')
+    page.click("#segment button[value=preview]")
+    page.wait_for_selector("#preview")
+    shot(page, "segments-preview")
+    assert page.inner_text("#preview b") == "2"
+
+    from integration.models import Connection
+    from sqlmodel import select
+    from tests.admin.test_pages import dead_delivery
+    from webhooks.models import InboxDelivery
+
+    connection = session.exec(select(Connection).where(
+        Connection.account_id == merchant["account"].id)).first()
+    row = dead_delivery(session, merchant["account"], connection.id)
+    page.goto(f"{server}/admin/inbox")
+    shot(page, "inbox")
+    page.click(f"#delivery-{row.id} button")
+    page.wait_for_selector(".flash.ok")
+    session.expire_all()
+    assert session.get(InboxDelivery, row.id).status == "received"
+
+    page.goto(f"{server}/admin/jobs")
+    shot(page, "jobs")
     page.goto(f"{server}/admin/connections?lang=tr")
     shot(page, "connections-tr")
     assert "Bağlantılar" in page.content()

@@ -96,3 +96,58 @@ def test_tiers_and_rewards_are_edited_with_validation(app, merchant, session):
     assert "Platinum" in names and "Bad" not in names
     rewards = set(session.exec(select(Reward.name).where(Reward.account_id == merchant["account"].id)))
     assert "Free ship" in rewards and "Broken" not in rewards
+
+
+def dead_delivery(session, account, connection_id):
+    from webhooks.models import InboxDelivery, InboxStatus
+
+    row = InboxDelivery(account_id=account.id, connection_id=connection_id, platform="shopify",
+                        topic="orders/paid", delivery_id=f"dead-{account.id}", body=b"{not json",
+                        status=InboxStatus.DEAD, attempts=8, error="ValueError: malformed JSON")
+    session.add(row)
+    session.commit()
+    return row
+
+
+def test_segment_preview_counts_without_saving_then_saves(app, merchant, session):
+    from integration.models import Segment
+
+    client = app.test_client()
+    sign_in(client, merchant["email"])
+    token = csrf(client.get("/admin/segments").data)
+    rule = '{"metric": "spend", "op": ">", "value": 200}'  # c1 (230) and c2 (290)
+    shown = client.post("/admin/segments", data={"csrf_token": token, "name": "Big spenders",
+                                                  "rule": rule, "action": "preview"})
+    assert re.search(r'id="preview">[^<]*<b>2</b>', shown.get_data(as_text=True))
+    assert session.exec(select(Segment).where(Segment.name == "Big spenders")).first() is None
+    bad = client.post("/admin/segments", data={"csrf_token": token, "name": "x",
+                                                "rule": '{"metric": "height"}', "action": "preview"})
+    assert "flash error" in bad.get_data(as_text=True)
+    client.post("/admin/segments", data={"csrf_token": token, "name": "Big spenders", "rule": rule,
+                                         "action": "save"})
+    session.commit()
+    assert session.exec(select(Segment).where(Segment.account_id == merchant["account"].id,
+                                              Segment.name == "Big spenders")).one()
+
+
+def test_dead_webhook_is_replayed_from_the_inbox_page(app, merchant, session):
+    from integration.models import Connection
+    from webhooks.models import InboxDelivery
+
+    connection = session.exec(select(Connection).where(
+        Connection.account_id == merchant["account"].id)).first()
+    row = dead_delivery(session, merchant["account"], connection.id)
+    client = app.test_client()
+    sign_in(client, merchant["email"])
+    page = client.get("/admin/inbox")
+    assert "malformed JSON" in page.get_data(as_text=True)
+    client.post(f"/admin/inbox/{row.id}/replay", data={"csrf_token": csrf(page.data)})
+    session.expire_all()
+    assert session.get(InboxDelivery, row.id).status == "received"
+
+
+def test_jobs_page_lists_runs_and_runs_a_connection_job(app, merchant, session):
+    client = app.test_client()
+    sign_in(client, merchant["email"])
+    page = client.get("/admin/jobs")
+    assert page.status_code == 200
