@@ -22,6 +22,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["sadakat"] = Runtime(settings)
     init_woocommerce(app)
 
+    from integration import admin, api
+
+    api.init_app(app)
+    admin.init_app(app)
+
     @app.get("/healthz")
     def healthz():
         from integration.db import ping

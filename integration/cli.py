@@ -148,13 +148,18 @@ def demo(directory: str, customers: int) -> None:
 
 # Feature areas keep their commands in their own modules; they are attached here, in one place.
 from connectors.woocommerce.cli import woocommerce  # noqa: E402
+from integration.admin.cli import admin_group  # noqa: E402
+from integration.analytics.cli import report  # noqa: E402
+from integration.api.cli import api_group  # noqa: E402
 from integration.connector_cli import connector_group, connectors_group  # noqa: E402
 from integration.portability.cli import export_command, import_command  # noqa: E402
+from integration.segments.cli import segments  # noqa: E402
+from jobs.cli import jobs, scheduler  # noqa: E402
 from webhooks.cli import inbox, serve, worker  # noqa: E402
 
 for _command in (
-    serve, worker, inbox, woocommerce, connectors_group, connector_group, import_command,
-    export_command,
+    serve, worker, inbox, scheduler, jobs, report, segments, api_group, admin_group, woocommerce,
+    connectors_group, connector_group, import_command, export_command,
 ):
     main.add_command(_command)
 
