@@ -146,8 +146,16 @@ def demo(directory: str, customers: int) -> None:
     run_demo(directory, customers=customers, console=console)
 
 
-from jobs.cli import jobs, scheduler  # noqa: E402  (feature commands register below)
+from integration.connector_cli import connector_group, connectors_group  # noqa: E402
 
+main.add_command(connectors_group)
+main.add_command(connector_group)
+
+from integration.portability.cli import export_command, import_command  # noqa: E402
+main.add_command(import_command)
+main.add_command(export_command)
+
+from jobs.cli import jobs, scheduler  # noqa: E402
 main.add_command(scheduler)
 main.add_command(jobs)
 from integration.analytics.cli import report  # noqa: E402

@@ -26,7 +26,7 @@ from sqlmodel import Session, delete, select
 
 from integration import ledger
 from integration.appendrows import append_row, flush_rows
-from integration.models.fast import new_row
+from integration.models.fast import new_row, set_fields
 from integration.db import utcnow
 from integration.identity import CustomerDirectory
 from integration.models import (
@@ -44,6 +44,7 @@ from integration.models import (
 from integration.privacy import erase_connection, export_customer, redact_customer
 from integration.program import ProgramSettings, program_of
 from integration.records import (
+    Consent,
     ConnectionRemoved,
     ConsentChanged,
     ContactUpserted,
@@ -289,9 +290,7 @@ def _write_order(ctx: Context, order: Order, record: OrderRecord, customer: Cust
     """Overwrite an existing order with a newer state of it."""
     if customer is not None:
         order.customer = customer
-    for name, value in _order_fields(record).items():
-        setattr(order, name, value)
-    order.updated_at = ctx.now
+    set_fields(order, updated_at=ctx.now, **_order_fields(record))
     flush_rows(ctx.session)
     ctx.session.exec(delete(OrderLine).where(OrderLine.order_id == order.id))  # type: ignore[call-overload]
     _write_lines(ctx, order, record)
@@ -342,7 +341,7 @@ def on_order_upserted(ctx: Context, event: OrderUpserted) -> Outcome:
     order = ctx.order(record.platform_id)
     if order is None:
         order = ctx.new_order(platform_id=record.platform_id, updated_at=ctx.now, **_order_fields(record))
-        order.customer = customer
+        set_fields(order, customer=customer)
         _write_lines(ctx, order, record)
     elif order.source_updated_at is not None and record.updated_at is not None and (
         record.updated_at <= order.source_updated_at
@@ -399,7 +398,11 @@ def on_contact_upserted(ctx: Context, event: ContactUpserted) -> Outcome:
     if contact.platform_id:
         ctx.customers.link(customer, contact.platform_id)
     changed_at = contact.updated_at or ctx.now
-    if customer.consent_updated_at is None or customer.consent_updated_at <= changed_at:
+    # UNKNOWN (e.g. Mailchimp's "transactional" members, which our own pushes create) says
+    # nothing about consent: it must not erase what the store knows, as in ``_merge_profile``.
+    if contact.consent != Consent.UNKNOWN and (
+        customer.consent_updated_at is None or customer.consent_updated_at <= changed_at
+    ):
         customer.consent = contact.consent
         customer.consent_updated_at = changed_at
         ctx.session.add(customer)

@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 from integration import scope
 from integration.db import utcnow
 from integration.models import Customer, CustomerIdentity
-from integration.models.fast import new_row
+from integration.models.fast import new_row, set_fields
 from integration.records import Consent, CustomerRecord
 
 
@@ -137,27 +137,27 @@ class CustomerDirectory:
             connection_id=self.connection_id,
             platform_id=platform_id,
         )
-        identity.customer = customer
+        set_fields(identity, customer=customer)
         self.session.add(identity)
         self._remember(customer, platform_id)
 
     def _merge_profile(self, customer: Customer, record: CustomerRecord, now: datetime) -> None:
+        changes: dict[str, object] = {"updated_at": now}
         if record.email and record.email != customer.email and self.by_email(record.email) is None:
             if customer.email:
                 self._by_email[customer.email] = None
-            customer.email = record.email
-            self._remember(customer)
+            changes["email"] = record.email
+            self._by_email[record.email] = customer
         for name in ("first_name", "last_name", "phone"):
             value = getattr(record, name)
-            if value:
-                setattr(customer, name, value)
+            if value and value != getattr(customer, name):
+                changes[name] = value
         if record.birthday is not None:
-            customer.birthday = record.birthday
+            changes["birthday"] = record.birthday
         if record.consent is not None and record.consent != Consent.UNKNOWN:
             stamp = record.updated_at or now
             if customer.consent_updated_at is None or customer.consent_updated_at <= stamp:
-                customer.consent = record.consent
-                customer.consent_updated_at = stamp
+                changes.update(consent=record.consent, consent_updated_at=stamp)
         if not record.is_guest and record.platform_id:
-            customer.is_guest = False
-        customer.updated_at = now
+            changes["is_guest"] = False
+        set_fields(customer, **changes)

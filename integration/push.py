@@ -1,10 +1,11 @@
 """Pushing loyalty attributes to a connection, changes only.
 
 For every customer the connection can address, the current attributes are computed in batches
-and compared with the digest of what the connection last accepted (``PushState``). Only
-customers whose attributes changed are sent; a push with nothing changed makes no API call.
-State is committed per chunk, so an interrupted push resumes instead of starting over; what the
-platform rejected is not marked pushed and is retried next time.
+(set-based queries, plain rows) and compared with the digest of what the connection last
+accepted (``PushState``). Only customers whose attributes changed are sent, gathered into calls
+as large as the platform takes; a push with nothing changed makes no API call. State is written
+after each call in one statement, so an interrupted push resumes instead of starting over; what
+the platform rejected is not marked pushed and is sent again next time.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -32,16 +35,52 @@ from integration.models import (
     PushState,
     Tier,
 )
-from integration.program import program_of
+from integration.program import ProgramSettings, program_of
 
 ATTRIBUTES = ("points_balance", "pending_points", "tier", "points_expiring_at", "points_expiring")
 
 
+@dataclass(frozen=True)
+class Addressable:
+    """A customer as a push needs them: who, and the cached figures the attributes start from."""
+
+    customer_id: int
+    email: str | None
+    platform_id: str | None
+    points_balance: int
+    tier_id: int | None
+
+    @classmethod
+    def of(cls, customer: Customer, platform_id: str | None = None) -> Addressable:
+        return cls(customer.id, customer.email, platform_id, customer.points_balance,
+                   customer.tier_id)
+
+
+def _expiring(
+    session: Session, program: ProgramSettings, account_id: int, rows: list[Addressable],
+    now: datetime,
+) -> dict[int, tuple[str | None, int]]:
+    if program.expiry.mode == "none":
+        return {}
+    ids = [row.customer_id for row in rows if row.points_balance > 0]
+    if not ids:
+        return {}
+    customers = session.exec(
+        select(Customer).where(Customer.account_id == account_id, Customer.id.in_(ids))  # type: ignore[union-attr]
+    ).all()
+    result = {}
+    for customer in customers:
+        upcoming = upcoming_expiry(session, program, customer, now)
+        if upcoming is not None:
+            result[customer.id] = (upcoming.at.date().isoformat(), upcoming.points)
+    return result
+
+
 def loyalty_attributes(
-    session: Session, account: Account, customers: list[Customer], now: datetime
+    session: Session, account: Account, rows: list[Addressable], now: datetime
 ) -> dict[int, dict[str, Any]]:
     """The attributes marketers see, for a batch of customers of one account."""
-    ids = [c.id for c in customers]
+    ids = [row.customer_id for row in rows]
     pending = dict(
         session.exec(
             select(LedgerEntry.customer_id, func.sum(LedgerEntry.amount))
@@ -50,17 +89,17 @@ def loyalty_attributes(
         ).all()
     )
     tiers = dict(session.exec(select(Tier.id, Tier.name).where(Tier.account_id == account.id)).all())
-    program = program_of(account)
+    expiring = _expiring(session, program_of(account), account.id, rows, now)
     result = {}
-    for customer in customers:
-        held = int(pending.get(customer.id, 0) or 0)
-        expiring = upcoming_expiry(session, program, customer, now) if customer.points_balance > 0 else None
-        result[customer.id] = {
-            "points_balance": customer.points_balance - held,
+    for row in rows:
+        held = int(pending.get(row.customer_id, 0) or 0)
+        expires_at, expires = expiring.get(row.customer_id, (None, 0))
+        result[row.customer_id] = {
+            "points_balance": row.points_balance - held,
             "pending_points": held,
-            "tier": tiers.get(customer.tier_id, ""),
-            "points_expiring_at": expiring.at.date().isoformat() if expiring else None,
-            "points_expiring": expiring.points if expiring else 0,
+            "tier": tiers.get(row.tier_id, ""),
+            "points_expiring_at": expires_at,
+            "points_expiring": expires,
         }
     return result
 
@@ -73,15 +112,17 @@ def digest(attributes: dict[str, Any]) -> str:
 class PushReport:
     considered: int = 0
     changed: int = 0
+    calls: int = 0
     result: PushResult = field(default_factory=PushResult)
 
 
-def _customers(session: Session, connection: Connection, batch: int) -> Iterator[list[tuple[Customer, str | None]]]:
-    """Addressable customers with this connection's id for them, in id order, batch by batch."""
+def addressable(session: Session, connection: Connection, batch: int) -> Iterator[list[Addressable]]:
+    """Customers of the connection's account, with this connection's id for them, by id."""
     last_id = 0
     while True:
         rows = session.exec(
-            select(Customer, CustomerIdentity.platform_id)
+            select(Customer.id, Customer.email, CustomerIdentity.platform_id,
+                   Customer.points_balance, Customer.tier_id)
             .outerjoin(
                 CustomerIdentity,
                 (CustomerIdentity.customer_id == Customer.id)
@@ -97,8 +138,8 @@ def _customers(session: Session, connection: Connection, batch: int) -> Iterator
         ).all()
         if not rows:
             return
-        last_id = rows[-1][0].id
-        yield list(rows)
+        last_id = rows[-1][0]
+        yield [Addressable(*row) for row in rows]
 
 
 def push_attributes(
@@ -107,61 +148,56 @@ def push_attributes(
 ) -> PushReport:
     now = now or utcnow()
     report = PushReport()
+    per_call = max(batch, connector.push_batch_size)
+    waiting: list[AttributeUpdate] = []
     with read_session(engine) as reader:
         connection = reader.get(Connection, connection_id)
         account = reader.get(Account, connection.account_id)
-        for rows in _customers(reader, connection, batch):
+        for rows in addressable(reader, connection, batch):
             report.considered += len(rows)
-            attributes = loyalty_attributes(reader, account, [c for c, _ in rows], now)
+            attributes = loyalty_attributes(reader, account, rows, now)
             known = dict(reader.exec(
                 select(PushState.customer_id, PushState.digest).where(
                     PushState.connection_id == connection_id,
-                    PushState.customer_id.in_([c.id for c, _ in rows]),  # type: ignore[attr-defined]
+                    PushState.customer_id.in_([row.customer_id for row in rows]),  # type: ignore[attr-defined]
                 )
             ).all())
-            updates = [
-                AttributeUpdate(
-                    ContactRef(customer.id, customer.email, platform_id), attributes[customer.id]
-                )
-                for customer, platform_id in rows
-                if known.get(customer.id) != digest(attributes[customer.id])
-            ]
-            if not updates:
-                continue
-            report.changed += len(updates)
-            result = connector.push_attributes(updates)
-            report.result.merge(result)
-            _remember(engine, connection, updates, result, now)
+            for row in rows:
+                values = attributes[row.customer_id]
+                if known.get(row.customer_id) != digest(values):
+                    waiting.append(AttributeUpdate(
+                        ContactRef(row.customer_id, row.email, row.platform_id), values))
+            while len(waiting) >= per_call:
+                _send(engine, connection, connector, waiting[:per_call], report, now)
+                del waiting[:per_call]
+    if waiting:
+        _send(engine, connection, connector, waiting, report, now)
     return report
 
 
-def _remember(
-    engine: Engine, connection: Connection, updates: list[AttributeUpdate], result: PushResult,
-    now: datetime,
+def _send(
+    engine: Engine, connection: Connection, connector: Connector, updates: list[AttributeUpdate],
+    report: PushReport, now: datetime,
 ) -> None:
+    report.changed += len(updates)
+    report.calls += 1
+    result = connector.push_attributes(updates)
+    report.result.merge(result)
     failed = {ref.customer_id for ref, _ in result.failed}
+    rows = [
+        {"account_id": connection.account_id, "connection_id": connection.id,
+         "customer_id": update.contact.customer_id, "digest": digest(dict(update.attributes)),
+         "attributes": dict(update.attributes), "pushed_at": now}
+        for update in updates if update.contact.customer_id not in failed
+    ]
     with write_session(engine) as session:
-        states = {
-            s.customer_id: s for s in session.exec(
-                select(PushState).where(
-                    PushState.connection_id == connection.id,
-                    PushState.customer_id.in_([u.contact.customer_id for u in updates]),  # type: ignore[attr-defined]
-                )
-            )
-        }
-        for update in updates:
-            if update.contact.customer_id in failed:
-                continue
-            state = states.get(update.contact.customer_id) or PushState(
-                account_id=connection.account_id,
-                connection_id=connection.id,
-                customer_id=update.contact.customer_id,
-                digest="",
-            )
-            state.digest = digest(dict(update.attributes))
-            state.attributes = dict(update.attributes)
-            state.pushed_at = now
-            session.add(state)
+        if rows:
+            upsert = (pg_insert if engine.dialect.name == "postgresql" else sqlite_insert)(PushState)
+            session.exec(upsert.on_conflict_do_update(  # type: ignore[call-overload]
+                index_elements=["connection_id", "customer_id"],
+                set_={"digest": upsert.excluded.digest, "attributes": upsert.excluded.attributes,
+                      "pushed_at": upsert.excluded.pushed_at},
+            ), params=rows)
         stored = session.get(Connection, connection.id)
         stored.last_push_at = now
         session.add(stored)

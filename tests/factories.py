@@ -79,6 +79,7 @@ def place(session, account, connection, record: OrderRecord, now=T0):
 def customer_of(session: Session, account: Account, email: str) -> Customer:
     from sqlmodel import select
 
+    session.commit()  # end the read snapshot: see what other transactions committed
     session.expire_all()
     return session.exec(
         select(Customer).where(Customer.account_id == account.id, Customer.email == email)

@@ -34,7 +34,7 @@ def _bonus(
 def award_signup(
     session: Session, program: ProgramSettings, customer: Customer, now: datetime | None = None
 ) -> LedgerEntry | None:
-    if customer.id is None:  # created in this transaction; the key needs its id
+    if program.bonuses.signup and customer.id is None:  # created in this transaction; the key needs its id
         session.flush()
     return _bonus(
         session, customer, program.bonuses.signup, f"bonus:signup:{customer.id}", "signup bonus", now

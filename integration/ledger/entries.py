@@ -18,7 +18,7 @@ from integration.appendrows import append_row, before_insert, flush_rows
 from integration.db import utcnow
 from integration.errors import LedgerConflict
 from integration.models import Customer, EntryKind, LedgerEntry, Order
-from integration.models.fast import new_row
+from integration.models.fast import new_row, set_fields
 
 # Kinds that count as the customer being active (inactivity expiry restarts from them).
 ACTIVITY_KINDS = {EntryKind.EARN, EntryKind.BONUS, EntryKind.REDEEM, EntryKind.IMPORT}
@@ -112,10 +112,9 @@ def post_entry(
     entry = new_row(LedgerEntry, **values)
     append_row(session, LedgerEntry, values, obj=entry, customer=customer, order=order)
     session.info.setdefault(_POSTED, {})[(customer.account_id, key)] = (entry, customer, order)
-    customer.points_balance += amount
+    set_fields(customer, points_balance=customer.points_balance + amount, updated_at=now)
     if kind in ACTIVITY_KINDS:
-        customer.last_activity_at = now
-    customer.updated_at = now
+        set_fields(customer, last_activity_at=now)
     return entry
 
 

@@ -25,6 +25,7 @@ from sqlmodel import Session, select
 
 from integration.db import utcnow
 from integration.ledger.entries import available_points, post_entry
+from integration.models.fast import set_fields
 from integration.models import (
     Customer,
     EntryKind,
@@ -103,7 +104,7 @@ def settle_order(
         earn = _earn(session, program, order, customer, now)
         posted.append(earn)
         entries.append(earn)
-        order.awarded_at = now
+        set_fields(order, awarded_at=now)
     earned = earn.amount
     reversals = [e for e in entries if e.kind == EntryKind.REVERSE]
     requested = sum(-e.amount + e.shortfall for e in reversals)

@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 from integration.db import utcnow
 from integration.ledger.orders import AWARD_STATES
 from integration.ledger.periods import months
+from integration.models.fast import set_fields
 from integration.models import Customer, EntryKind, LedgerEntry, Order, Tier
 from integration.program import ProgramSettings
 
@@ -95,13 +96,12 @@ def evaluate_tier(
     reached_rank = rank.get(reached.id, -1) if reached else -1
     keep = months(program.tiers.retention_months)
     if reached_rank > current_rank:
-        customer.tier_id = reached.id if reached else None
-        customer.tier_achieved_at = now
-        customer.tier_kept_until = now + keep
+        set_fields(customer, tier_id=reached.id if reached else None, tier_achieved_at=now,
+                   tier_kept_until=now + keep)
     elif reached_rank == current_rank and reached is not None:
-        customer.tier_kept_until = max(customer.tier_kept_until or now, now + keep)
+        set_fields(customer, tier_kept_until=max(customer.tier_kept_until or now, now + keep))
     elif customer.tier_kept_until is None or customer.tier_kept_until <= now:
-        customer.tier_id = reached.id if reached else None
-        customer.tier_achieved_at = now if reached else None
-        customer.tier_kept_until = now + keep if reached else None
+        set_fields(customer, tier_id=reached.id if reached else None,
+                   tier_achieved_at=now if reached else None,
+                   tier_kept_until=now + keep if reached else None)
     return next((t for t in tiers if t.id == customer.tier_id), None)

@@ -20,6 +20,7 @@ from integration.models.segments import (
     SegmentScratch,
 )
 from integration.models.tenancy import Account, Connection, ConnectionStatus, SyncCursor
+from integration.portability.models import ImportRef  # noqa: E402,F401  (registers import_ref)
 
 __all__ = [
     "AbandonedCheckout",

@@ -12,6 +12,7 @@ from functools import cache
 from typing import Any, TypeVar
 
 from pydantic_core import PydanticUndefined
+from sqlalchemy.orm.attributes import set_attribute
 from sqlmodel import SQLModel
 
 T = TypeVar("T", bound=SQLModel)
@@ -39,3 +40,11 @@ def new_row(model: type[T], **values: Any) -> T:
     data.update(values)
     object.__setattr__(obj, "__pydantic_fields_set__", set(values))
     return obj
+
+
+def set_fields(obj: SQLModel, **values: Any) -> None:
+    """Assign columns of a row with SQLAlchemy's change tracking but without pydantic's
+    per-assignment machinery, which dominates hot loops (each ``obj.x = v`` on a table model
+    runs both)."""
+    for name, value in values.items():
+        set_attribute(obj, name, value)

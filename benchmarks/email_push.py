@@ -1,0 +1,31 @@
+"""Pushing loyalty attributes to both email tools: Mailchimp, then Klaviyo.
+
+Each platform's benchmark (``email_push_mailchimp.py``, ``email_push_klaviyo.py``) pushes
+100,000 changed profiles to its fake through ``integration.push.push_attributes``, then a push
+with nothing changed (goal: zero calls), and prints time, API calls and batches/jobs. They run
+one after the other in their own processes so neither's fake server or memory colours the other.
+
+    .venv/bin/python benchmarks/email_push.py [--customers 100000] [--database URL]
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def main() -> int:
+    status = 0
+    for platform in ("mailchimp", "klaviyo"):
+        print(f"== {platform}", flush=True)
+        status |= subprocess.run(
+            [sys.executable, str(HERE / f"email_push_{platform}.py"), *sys.argv[1:]]
+        ).returncode
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Klaviyo: pull profiles and consent, push loyalty properties, lists and events."""

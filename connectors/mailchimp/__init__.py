@@ -1,0 +1,1 @@
+"""The Mailchimp connector: audiences, merge fields, tags, member events. See ``connector.py``."""
