@@ -19,17 +19,17 @@ from integration.admin.views import bp, signed_in
 from integration.app import runtime
 from integration.db import utcnow
 from integration.errors import RuleError
-from integration.models import Connection, Customer, JobRun, Segment, SegmentChange, SegmentMember
+from integration.models import Connection, JobRun, Segment, SegmentChange, SegmentMember
 from integration.segments.definitions import SegmentDefinition, save_segment
-from integration.segments.rules import Scope, compile_rule, parse_rule
+from integration.segments.rules import Scope, members_query, parse_rule
 from webhooks.models import InboxDelivery, InboxStatus
 
 
 def preview_count(db: Session, account_id: int, rule: dict) -> int:
-    """How many customers a rule selects right now, without saving anything."""
-    predicate = compile_rule(parse_rule(rule), Scope(account_id=account_id, now=utcnow()))
-    return db.exec(select(func.count()).select_from(Customer).where(
-        Customer.account_id == account_id, predicate)).one()
+    """How many customers a rule selects, without saving anything (order statistics as of the
+    last segment recompute, like the saved segments themselves)."""
+    members = members_query(parse_rule(rule), Scope(account_id=account_id, now=utcnow()))
+    return db.exec(select(func.count()).select_from(members.subquery())).one()
 
 
 @bp.route("/segments", methods=["GET", "POST"])

@@ -8,7 +8,9 @@ import pytest
 from werkzeug.security import generate_password_hash
 
 from integration.app import create_app
+from integration.db import utcnow
 from integration.models import AdminUser, Reward, RewardKind, Tier
+from integration.segments.membership import recompute_account
 from tests.factories import order, place, shop
 
 PASSWORD = "correct horse battery"
@@ -36,5 +38,7 @@ def merchant(session, box):
     ])
     email = f"owner-{account.id}@shop.example"
     session.add(AdminUser(account_id=account.id, email=email, password_hash=generate_password_hash(PASSWORD)))
+    session.commit()
+    recompute_account(session, account.id, utcnow())  # what the segments job does on schedule
     session.commit()
     return {"account": account, "other": other, "email": email}
