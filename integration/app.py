@@ -18,6 +18,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["SECRET_KEY"] = settings.security.secret_key
     app.config["MAX_CONTENT_LENGTH"] = settings.server.max_webhook_bytes
     app.extensions["sadakat"] = Runtime(settings)
+    from connectors.shopify.oauth import init_app as init_shopify_oauth
+
+    init_shopify_oauth(app)
 
     @app.get("/healthz")
     def healthz():

@@ -146,5 +146,9 @@ def demo(directory: str, customers: int) -> None:
     run_demo(directory, customers=customers, console=console)
 
 
+from connectors.shopify.cli import shopify_cli  # noqa: E402  (registers `sadakat shopify`)
+
+main.add_command(shopify_cli)
+
 if __name__ == "__main__":
     main()

@@ -80,8 +80,13 @@ class Fault:
 
 
 def oauth_hmac(params: dict[str, str], secret: str) -> str:
-    """Shopify's OAuth query signature: sorted ``k=v`` joined by ``&``, hex HMAC-SHA256."""
-    message = "&".join(f"{k}={v}" for k, v in sorted(params.items()) if k != "hmac")
+    """Shopify's OAuth query signature: sorted ``k=v`` (``%``/``&`` escaped, and ``=`` in keys)
+    joined by ``&``, hex HMAC-SHA256 with the client secret."""
+    pairs = sorted(
+        f"{k.replace('%', '%25').replace('=', '%3D')}={v.replace('%', '%25')}".replace("&", "%26")
+        for k, v in params.items() if k != "hmac"
+    )
+    message = "&".join(pairs)
     return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
 
 
