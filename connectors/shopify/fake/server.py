@@ -95,11 +95,13 @@ class FakeShopify:
                  shop: str = "sadakat-test.myshopify.com", plan: str = "standard",
                  api_key: str = "fake-api-key", api_secret: str = "fake-api-secret",
                  scopes: str = "read_customers,write_customers,read_orders,write_discounts",
-                 currency: str = "USD", timeout_delay: float = 2.0) -> None:
+                 currency: str = "USD", timeout_delay: float = 2.0,
+                 bucket: tuple[int, int] | None = None) -> None:
+        """``bucket`` = (maximumAvailable, restoreRate) overrides the plan's (fast tests)."""
         self.schema = admin_schema()
         self.store = Store(seed=seed, customers=customers, orders=orders, currency=currency)
         self.shop, self.api_key, self.api_secret, self.scopes = shop, api_key, api_secret, scopes
-        maximum, restore = PLANS[plan]
+        maximum, restore = bucket or PLANS[plan]
         self.bucket = LeakyBucket(maximum, restore)
         self.timeout_delay = timeout_delay
         self.token = "shpat_" + hashlib.sha256(f"{seed}:{shop}".encode()).hexdigest()[:32]
