@@ -35,6 +35,7 @@ from connectors.sdk import (
     IssuedReward,
     Page,
     PushResult,
+    RetriableError,
     RetryPolicy,
     RewardRequest,
     SegmentChange,
@@ -45,7 +46,6 @@ from connectors.shopify.client import AdminClient, AdminSession
 
 SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]*[a-z0-9]\.myshopify\.com$")
 LAG = timedelta(seconds=60)
-BULK_PAGE = 1000
 # The topics the webhook receiver turns into events (compliance topics are configured in the
 # app's shopify.app.toml, not through the API).
 WEBHOOK_TOPICS = (
@@ -82,6 +82,8 @@ class ShopifySettings(ConnectorSettings):
     endpoint: str = ""
     timeout: float = 30.0
     bulk_poll_seconds: float = 1.0
+    # Records per page (= per committed transaction) when reading a bulk result.
+    bulk_page_size: int = 1000
 
     @field_validator("shop")
     @classmethod
@@ -177,17 +179,23 @@ class ShopifyConnector(Connector):
         skip = state.get("done", 0) if state.get("bulk") == operation["id"] else 0
         last: Page[Any] | None = None
         batch: list[Any] = []
-        done = 0
+        done = objects = 0
         for node, children in self._bulk_rows(operation):
             done += 1
+            objects += 1 + len(children)
             if done <= skip:
                 continue
             batch.append(self._record(stream, node, children))
-            if len(batch) == BULK_PAGE:
+            if len(batch) == self.settings.bulk_page_size:
                 if last is not None:
                     yield last
                 last = Page(batch, json.dumps({"bulk": operation["id"], "done": done}))
                 batch = []
+        if objects < int(operation.get("objectCount") or 0):
+            # A download cut without an error (connection closed early) must not pass for the
+            # whole result: the pages read so far are kept, the next run resumes after them.
+            raise RetriableError(f"bulk result of {operation['id']} ended after {objects} of "
+                                 f"{operation['objectCount']} objects")
         if batch:
             if last is not None:
                 yield last

@@ -17,7 +17,7 @@ from connectors.shopify.install import connect_shop
 def fake() -> Iterator[FakeShopify]:
     # A shop of its own per test: tests share one database, and a shop is one connection.
     shop = f"shop-{uuid.uuid4().hex[:10]}.myshopify.com"
-    with FakeShopify(seed=7, customers=120, orders=400, shop=shop, timeout_delay=1.0) as server:
+    with FakeShopify(seed=7, customers=60, orders=150, shop=shop, timeout_delay=1.0) as server:
         yield server
 
 
