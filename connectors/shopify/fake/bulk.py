@@ -113,8 +113,7 @@ class BulkOperations:
         path = os.path.join(self.directory, f"{name}.jsonl")
         kind = root.name.value
         node_type = get_named_type(schema.query_type.fields[kind].type).fields["nodes"].type
-        node_type = get_named_type(node_type)
-        selection = _item_selection(root)
+        plan = compile_selection(get_named_type(node_type), _item_selection(root))
         count = store.customer_count if kind == "customers" else store.order_count
         render = store.customer_node if kind == "customers" else store.order_node
         objects = 0
@@ -122,8 +121,7 @@ class BulkOperations:
             with open(path, "w", encoding="utf-8") as out:
                 for index in range(count):
                     children: list[dict[str, Any]] = []
-                    row = _project(schema, node_type, render(index), selection, children,
-                                   group_objects)
+                    row = _project(plan, render(index), children, group_objects)
                     out.write(json.dumps(row, separators=(",", ":"), default=_json_default))
                     out.write("\n")
                     for child in children:
@@ -171,29 +169,56 @@ def _connections(schema, parent, selection_set, depth: int) -> tuple[int, int]:
     return count, deepest
 
 
-def _project(schema, parent, value: dict[str, Any], selection_set, children: list, grouped: bool):
-    out: dict[str, Any] = {}
+LEAF, OBJECT, LIST, CONNECTION, TYPENAME = range(5)
+
+
+def compile_selection(parent, selection_set) -> list[tuple]:
+    """The selection as a flat plan (key, field, kind, args, sub-plan), worked out once per
+    export so that writing half a million objects does not re-read the query each time."""
+    plan = []
     for field in selection_set.selections:
         name = field.name.value
         key = field.alias.value if field.alias else name
         if name == "__typename":
-            out[key] = parent.name
+            plan.append((key, name, TYPENAME, parent.name, None))
             continue
         definition = parent.fields[name]
-        raw = value.get(name)
-        if callable(raw):
-            raw = raw(None, **get_argument_values(definition, field, None))
-        if field.selection_set is None or raw is None:
-            out[key] = raw
+        args = get_argument_values(definition, field, None) if field.arguments else None
+        if field.selection_set is None:
+            plan.append((key, name, LEAF, args, None))
             continue
         named = get_named_type(definition.type)
         if named.name.endswith("Connection"):
             item_type = get_named_type(named.fields["nodes"].type)
-            inner = _item_selection(field)
+            plan.append((key, name, CONNECTION, args,
+                         compile_selection(item_type, _item_selection(field))))
+        elif is_list_type(get_nullable_type(definition.type)):
+            plan.append((key, name, LIST, args, compile_selection(named, field.selection_set)))
+        else:
+            plan.append((key, name, OBJECT, args, compile_selection(named, field.selection_set)))
+    return plan
+
+
+def _project(plan: list[tuple], value: dict[str, Any], children: list, grouped: bool):
+    out: dict[str, Any] = {}
+    for key, name, kind, args, sub in plan:
+        if kind == TYPENAME:
+            out[key] = args
+            continue
+        raw = value.get(name)
+        if callable(raw):
+            raw = raw(None, **(args or {}))
+        if kind == LEAF or raw is None:
+            out[key] = raw
+        elif kind == OBJECT:
+            out[key] = _project(sub, raw, children, grouped)
+        elif kind == LIST:
+            out[key] = [_project(sub, item, children, grouped) for item in raw]
+        else:
             items = []
             for item in raw["nodes"]:
                 descendants: list[dict[str, Any]] = []  # written after their own parent
-                row = _project(schema, item_type, item, inner, descendants, grouped)
+                row = _project(sub, item, descendants, grouped)
                 if grouped:
                     items.append(row)
                 else:
@@ -202,9 +227,4 @@ def _project(schema, parent, value: dict[str, Any], selection_set, children: lis
                 children.extend(descendants)
             if grouped:
                 out[key] = {"edges": [{"node": row} for row in items]}
-        elif is_list_type(get_nullable_type(definition.type)):
-            out[key] = [_project(schema, named, item, field.selection_set, children, grouped)
-                        for item in raw]
-        else:
-            out[key] = _project(schema, named, raw, field.selection_set, children, grouped)
     return out
