@@ -129,6 +129,9 @@ class ShopifyConnector(Connector):
     })
     streams = ("customers", "orders")
     Settings = ShopifySettings
+    # Shopify's REST-shaped webhook payloads are parsed by ``connectors/shopify/webhooks.py``
+    # (webhooks branch); until it is merged the receiver has no Shopify handler.
+    webhooks = None
     push_batch_size = 25  # metafieldsSet's per-call maximum
     settings: ShopifySettings
 
@@ -174,6 +177,8 @@ class ShopifyConnector(Connector):
         return self._pull_bulk(stream, state)
 
     def _pull_bulk(self, stream: str, state: dict[str, Any]) -> Iterator[Page[Any]]:
+        """Pages of the bulk result; each page is handed over once the next one is read, so
+        the last page can carry the watermark instead of a resume position."""
         operation = self._finished_bulk(stream, state.get("bulk"))
         since = _stamp(datetime.fromisoformat(operation["createdAt"]) - LAG)
         skip = state.get("done", 0) if state.get("bulk") == operation["id"] else 0

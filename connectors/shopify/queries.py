@@ -13,12 +13,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-# Page sizes keep a query's requested cost under Shopify's 1,000-point ceiling per query:
-# a customer costs 3 (node + email + phone, +1 with the birthday metafield) → 250 × 4 + 2.
+# Page sizes keep a query's requested cost well under Shopify's 1,000-point ceiling per query
+# (the fake computes it the documented way; the test of this module checks it):
+# a customer costs 3-4 (node, email, phone, birthday metafield) → 200 × 4 + 3 = 803;
+# an order ~1 + customer 2 + money 10 + refunds 3 + lines (2 + 15 × 4 + 1) → 10 orders ≈ 800.
+# Orders with more lines than ORDER_LINES get the rest with ORDER_LINES_QUERY.
 CUSTOMERS_PAGE = 200
-# An order costs ~1 + customer 2 + money 10 + refunds + lines × 4 → keep pages small.
 ORDERS_PAGE = 10
-ORDER_LINES = 20
+ORDER_LINES = 15
 LINES_PAGE = 100
 
 
