@@ -136,6 +136,8 @@ def run_demo(directory: str, *, customers: int, console: Console) -> None:
             .order_by(Customer.points_balance.desc()).limit(20)  # type: ignore[attr-defined]
         ).all()
         for customer in richest:
+            if ledger.available_points(session, customer, now) < reward.points_cost:
+                continue
             redemption = ledger.redeem(session, account.id, customer.id, reward.id,
                                        key=f"demo:{customer.id}", now=now)
             ledger.complete_redemption(session, redemption, f"SADAKAT-{redemption.id:05d}", now)

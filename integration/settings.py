@@ -106,6 +106,11 @@ def _explain(error: ValidationError) -> str:
     first = error.errors()[0]
     key = ".".join(str(part) for part in first["loc"])
     section, _, field = key.partition(".")
+    if not field and first["type"] == "missing":
+        model = Settings.model_fields[section].annotation
+        needed = [name for name, info in model.model_fields.items() if info.is_required()]
+        envs = ", ".join(f"{ENV_PREFIX}{section.upper()}__{name.upper()}" for name in needed)
+        return f"config error: [{section}] is missing: set {', '.join(needed)} (or {envs})"
     env = f"{ENV_PREFIX}{section.upper()}__{field.upper()}" if field else ""
     where = f"[{section}] {field}" if field else f"[{section}]"
     fix = f" (set it in the config file or {env})" if env else ""

@@ -16,9 +16,15 @@ from integration.ledger.bonuses import (
 from integration.ledger.check import LedgerReport, check_account
 from integration.ledger.entries import available_points, lock_customer, pending_points, post_entry
 from integration.ledger.expiry import Expiring, expire_points, upcoming_expiry
-from integration.ledger.orders import AWARD_STATES, eligible_base, order_points, settle_order
+from integration.ledger.orders import (
+    AWARD_STATES,
+    eligible_base,
+    order_entries,
+    order_points,
+    settle_order,
+)
 from integration.ledger.redemptions import complete_redemption, fail_redemption, redeem
-from integration.ledger.tiers import evaluate_tier, qualifying_value, tiers_of
+from integration.ledger.tiers import evaluate_tier, qualifying_value, qualifying_values, tiers_of
 
 __all__ = [
     "AWARD_STATES",
@@ -38,10 +44,12 @@ __all__ = [
     "expire_points",
     "fail_redemption",
     "lock_customer",
+    "order_entries",
     "order_points",
     "pending_points",
     "post_entry",
     "qualifying_value",
+    "qualifying_values",
     "redeem",
     "refer_friend",
     "referral_code",

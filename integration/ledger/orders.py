@@ -26,7 +26,6 @@ from sqlmodel import Session, select
 from integration.db import utcnow
 from integration.ledger.entries import available_points, post_entry
 from integration.models import (
-    Account,
     Customer,
     EntryKind,
     LedgerEntry,
@@ -60,7 +59,9 @@ def _earn_key(order: Order) -> str:
     return f"order:{order.connection_id}:{order.platform_id}:earn"
 
 
-def _order_entries(session: Session, order: Order) -> list[LedgerEntry]:
+def order_entries(session: Session, order: Order) -> list[LedgerEntry]:
+    if order.id is None:
+        return []
     return list(
         session.exec(
             select(LedgerEntry).where(LedgerEntry.order_id == order.id).order_by(LedgerEntry.id)
@@ -81,25 +82,28 @@ def _reversal_target(order: Order, earned: int, earned_total: Decimal) -> int:
 
 def settle_order(
     session: Session,
-    account: Account,
     program: ProgramSettings,
     order: Order,
     customer: Customer,
     now: datetime | None = None,
+    entries: list[LedgerEntry] | None = None,
 ) -> list[LedgerEntry]:
-    """Bring the order's entries in line with its state; returns the entries posted now."""
+    """Bring the order's entries in line with its state; returns the entries posted now.
+
+    ``entries`` are the order's entries when the caller already holds them (batch application);
+    entries posted here are appended to it, so a second settlement in the same batch sees them.
+    """
     now = now or utcnow()
-    entries = _order_entries(session, order)
+    entries = order_entries(session, order) if entries is None else entries
     earn = next((e for e in entries if e.kind == EntryKind.EARN), None)
     posted: list[LedgerEntry] = []
     if earn is None:
         if order.status not in AWARD_STATES[program.award_on]:
             return posted
-        earn = _earn(session, account, program, order, customer, now)
+        earn = _earn(session, program, order, customer, now)
         posted.append(earn)
-        order.awarded_at = now
-        session.add(order)
         entries.append(earn)
+        order.awarded_at = now
     earned = earn.amount
     reversals = [e for e in entries if e.kind == EntryKind.REVERSE]
     requested = sum(-e.amount + e.shortfall for e in reversals)
@@ -128,19 +132,20 @@ def settle_order(
             key=key,
             reason=reason,
             source=f"order:{order.platform_id}",
-            order_id=order.id,
+            order=order,
             shortfall=shortfall,
             data={"target": target, "earned": earned},
             available_at=earn.available_at if pending else now,
             now=now,
+            known_new=True,
         )
     )
+    entries.append(posted[-1])
     return posted
 
 
 def _earn(
     session: Session,
-    account: Account,
     program: ProgramSettings,
     order: Order,
     customer: Customer,
@@ -163,7 +168,8 @@ def _earn(
         key=_earn_key(order),
         reason=f"order {order.number or order.platform_id}",
         source=f"order:{order.platform_id}",
-        order_id=order.id,
+        order=order,
+        known_new=True,
         data={
             "base": str(base),
             "total": str(order.total),

@@ -21,29 +21,44 @@ from integration.program import ProgramSettings
 QUALIFYING_KINDS = (EntryKind.EARN, EntryKind.BONUS, EntryKind.REVERSE, EntryKind.IMPORT)
 
 
-def qualifying_value(
-    session: Session, program: ProgramSettings, customer: Customer, now: datetime
-) -> Decimal:
+def qualifying_values(
+    session: Session, program: ProgramSettings, customer_ids: list[int], now: datetime
+) -> dict[int, Decimal]:
+    """Spend (net of refunds, awarded orders) or points earned in the window, per customer."""
     since = now - months(program.tiers.window_months)
+    if not customer_ids:
+        return {}
     if program.tiers.basis == "points":
-        total = session.exec(
-            select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
-                LedgerEntry.customer_id == customer.id,
+        query = (
+            select(LedgerEntry.customer_id, func.sum(LedgerEntry.amount))
+            .where(
+                LedgerEntry.customer_id.in_(customer_ids),  # type: ignore[attr-defined]
                 LedgerEntry.created_at >= since,
                 LedgerEntry.kind.in_(QUALIFYING_KINDS),  # type: ignore[attr-defined]
             )
-        ).one()
-        return Decimal(total)
-    total = session.exec(
-        select(func.coalesce(func.sum(Order.total - Order.refunded_total), 0)).where(
-            Order.account_id == customer.account_id,
-            Order.customer_id == customer.id,
-            Order.placed_at >= since,
-            Order.awarded_at.is_not(None),  # type: ignore[union-attr]
-            Order.status.in_(AWARD_STATES["paid"]),  # type: ignore[attr-defined]
+            .group_by(LedgerEntry.customer_id)
         )
-    ).one()
-    return Decimal(total)
+    else:
+        query = (
+            select(Order.customer_id, func.sum(Order.total - Order.refunded_total))
+            .where(
+                Order.customer_id.in_(customer_ids),  # type: ignore[union-attr]
+                Order.placed_at >= since,
+                Order.awarded_at.is_not(None),  # type: ignore[union-attr]
+                Order.status.in_(AWARD_STATES["paid"]),  # type: ignore[attr-defined]
+            )
+            .group_by(Order.customer_id)
+        )
+    values = {cid: Decimal(0) for cid in customer_ids}
+    for customer_id, total in session.exec(query):
+        values[customer_id] = Decimal(total or 0)
+    return values
+
+
+def qualifying_value(
+    session: Session, program: ProgramSettings, customer: Customer, now: datetime
+) -> Decimal:
+    return qualifying_values(session, program, [customer.id], now)[customer.id]
 
 
 def tiers_of(session: Session, account_id: int) -> list[Tier]:
@@ -58,13 +73,19 @@ def evaluate_tier(
     customer: Customer,
     now: datetime | None = None,
     tiers: list[Tier] | None = None,
+    value: Decimal | None = None,
 ) -> Tier | None:
-    """Set the customer's tier from the window, honouring retention; returns the tier now held."""
+    """Set the customer's tier from the window, honouring retention; returns the tier now held.
+
+    ``value`` is the qualifying spend or points when the caller computed it for many customers
+    at once (``qualifying_values``).
+    """
     now = now or utcnow()
     tiers = tiers if tiers is not None else tiers_of(session, customer.account_id)
     if not tiers:
         return None
-    value = qualifying_value(session, program, customer, now)
+    if value is None:
+        value = qualifying_value(session, program, customer, now)
     reached = None
     for tier in tiers:
         if value >= tier.threshold:
@@ -83,5 +104,4 @@ def evaluate_tier(
         customer.tier_id = reached.id if reached else None
         customer.tier_achieved_at = now if reached else None
         customer.tier_kept_until = now + keep if reached else None
-    session.add(customer)
     return next((t for t in tiers if t.id == customer.tier_id), None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import Index, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Relationship, SQLModel
 
 from integration.db import BigId, UTCDateTime, utcnow
 
@@ -54,6 +54,7 @@ class CustomerIdentity(SQLModel, table=True):
     customer_id: int = Field(foreign_key="customer.id", index=True, sa_type=BigId)
     connection_id: int = Field(foreign_key="connection.id", sa_type=BigId)
     platform_id: str = Field(max_length=120)
+    customer: Customer = Relationship()
 
 
 class Referral(SQLModel, table=True):

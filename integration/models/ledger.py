@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Optional
 
 from sqlalchemy import JSON, Column, Index, String, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlalchemy.orm import relationship
+from sqlmodel import Field, Relationship, SQLModel
 
 from integration.db import BigId, UTCDateTime, utcnow
+from integration.models.customers import Customer
+from integration.models.orders import Order
 
 
 class EntryKind(StrEnum):
@@ -55,3 +58,5 @@ class LedgerEntry(SQLModel, table=True):
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     available_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    customer: Customer = Relationship()
+    order: Optional["Order"] = Relationship(sa_relationship=relationship("Order"))

@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Optional
 
 from sqlalchemy import Index, String, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlalchemy.orm import relationship
+from sqlmodel import Field, Relationship, SQLModel
 
 from integration.db import BigId, Money, UTCDateTime, utcnow
+from integration.models.customers import Customer
 
 
 class OrderStatus(StrEnum):
@@ -57,6 +60,7 @@ class Order(SQLModel, table=True):
     awarded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    customer: Optional["Customer"] = Relationship(sa_relationship=relationship("Customer"))
 
 
 class OrderLine(SQLModel, table=True):
@@ -74,6 +78,7 @@ class OrderLine(SQLModel, table=True):
     tags: str = Field(default="", max_length=1000)
     quantity: int = 1
     price: Decimal = Field(default=Decimal(0), sa_type=Money)
+    order: Order = Relationship()
 
 
 class Refund(SQLModel, table=True):
@@ -87,3 +92,4 @@ class Refund(SQLModel, table=True):
     platform_id: str = Field(max_length=120)
     amount: Decimal = Field(sa_type=Money)
     created_at: datetime = Field(sa_type=UTCDateTime)
+    order: Order = Relationship()
