@@ -10,6 +10,7 @@ from flask import Flask, current_app
 
 from integration.runtime import Runtime
 from integration.settings import Settings, load_settings
+import webhooks
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -29,6 +30,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         ping(runtime().engine)
         return {"status": "ok"}
 
+    webhooks.init_app(app)
     return app
 
 

@@ -146,6 +146,12 @@ def demo(directory: str, customers: int) -> None:
     run_demo(directory, customers=customers, console=console)
 
 
+from webhooks.cli import inbox, serve, worker  # noqa: E402  (webhook receiver and inbox)
+
+main.add_command(serve)
+main.add_command(worker)
+main.add_command(inbox)
+
 from connectors.shopify.cli import shopify_cli  # noqa: E402  (registers `sadakat shopify`)
 
 main.add_command(shopify_cli)

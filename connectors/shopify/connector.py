@@ -43,14 +43,16 @@ from connectors.sdk import (
 from connectors.shopify import mapping, queries
 from connectors.shopify.bulk import join_children
 from connectors.shopify.client import AdminClient, AdminSession
+from connectors.shopify.webhooks import ShopifyWebhooks
 
 SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]*[a-z0-9]\.myshopify\.com$")
 LAG = timedelta(seconds=60)
-# The topics the webhook receiver turns into events (compliance topics are configured in the
-# app's shopify.app.toml, not through the API).
-WEBHOOK_TOPICS = (
-    "CUSTOMERS_CREATE", "CUSTOMERS_UPDATE", "ORDERS_CREATE", "ORDERS_UPDATED", "ORDERS_PAID",
-    "ORDERS_CANCELLED", "ORDERS_DELETE", "REFUNDS_CREATE", "APP_UNINSTALLED",
+# Compliance topics are not in WebhookSubscriptionTopic: an app declares them in its
+# shopify.app.toml. Every other topic the handler reads is subscribed to through the API.
+COMPLIANCE_TOPICS = {"customers/data_request", "customers/redact", "shop/redact"}
+WEBHOOK_TOPICS = tuple(
+    topic.upper().replace("/", "_") for topic in ShopifyWebhooks.topics
+    if topic not in COMPLIANCE_TOPICS
 )
 WEBHOOK_PATH = "/webhooks/shopify"
 METAFIELD_TYPES = {
@@ -129,9 +131,7 @@ class ShopifyConnector(Connector):
     })
     streams = ("customers", "orders")
     Settings = ShopifySettings
-    # Shopify's REST-shaped webhook payloads are parsed by ``connectors/shopify/webhooks.py``
-    # (webhooks branch); until it is merged the receiver has no Shopify handler.
-    webhooks = None
+    webhooks = ShopifyWebhooks()
     push_batch_size = 25  # metafieldsSet's per-call maximum
     settings: ShopifySettings
 

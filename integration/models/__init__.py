@@ -9,6 +9,7 @@ from integration.models.orders import Order, OrderLine, OrderStatus, Refund
 from integration.models.push import PushState
 from integration.models.program import Redemption, RedemptionStatus, Reward, RewardKind, Tier
 from integration.models.tenancy import Account, Connection, ConnectionStatus, SyncCursor
+from webhooks.models import DataExport, InboxDelivery, InboxStatus  # noqa: E402  (webhook inbox)
 
 __all__ = [
     "Account",
