@@ -29,8 +29,8 @@ from sqlmodel import select
 from integration.db import read_session
 from integration.ledger import check_account
 from integration.models import Customer, CustomerIdentity, LedgerEntry
-from webhook_inbox import shopify_payloads as sp
-from webhook_inbox.conftest import SHOP_SECRET, shopify_headers
+from tests.webhook_inbox import shopify_payloads as sp
+from tests.webhook_inbox.conftest import SHOP_SECRET, shopify_headers
 from webhooks.models import InboxDelivery, InboxStatus
 
 TOTAL = 10_000

@@ -15,7 +15,7 @@ from sqlmodel import select
 from integration.accounts import add_connection
 from integration.db import read_session, write_session
 from integration.models import Account, Customer
-from webhook_inbox.platform_handlers import (
+from tests.webhook_inbox.platform_handlers import (
     KlaviyoTestHandler,
     MailchimpTestHandler,
     WooCommerceTestHandler,
@@ -95,8 +95,8 @@ def test_woocommerce_forged_wrong_platform_and_unknown_connection(client, engine
 
 
 def test_mailchimp_validation_get_url_secret_and_form_body(client, runtime, engine, box, account, shop):
-    from webhook_inbox import shopify_payloads as sp
-    from webhook_inbox.conftest import post_shopify
+    from tests.webhook_inbox import shopify_payloads as sp
+    from tests.webhook_inbox.conftest import post_shopify
 
     post_shopify(client, shop.external_id, "customers/create", sp.customer(7101, "mc@example.com"))
     audience = _connection(engine, box, account, "mailchimp")
