@@ -146,6 +146,14 @@ def demo(directory: str, customers: int) -> None:
     run_demo(directory, customers=customers, console=console)
 
 
+if __name__ == "__main__":
+    # ``python -m integration.cli``: run the imported module's group, where every command below
+    # is registered. Registering here would import this file a second time, half-built, from the
+    # command modules that import it (a circular import).
+    from integration.cli import main as registered
+
+    registered()
+
 from webhooks.cli import inbox, serve, worker  # noqa: E402  (webhook receiver and inbox)
 
 main.add_command(serve)
@@ -155,6 +163,3 @@ main.add_command(inbox)
 from connectors.shopify.cli import shopify_cli  # noqa: E402  (registers `sadakat shopify`)
 
 main.add_command(shopify_cli)
-
-if __name__ == "__main__":
-    main()
