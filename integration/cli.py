@@ -146,7 +146,16 @@ def demo(directory: str, customers: int) -> None:
     run_demo(directory, customers=customers, console=console)
 
 
+if __name__ == "__main__":
+    # ``python -m integration.cli``: run the imported module's group, where every command below
+    # is registered. Registering here would import this file a second time, half-built, from the
+    # command modules that import it (a circular import).
+    from integration.cli import main as registered
+
+    registered()
+
 # Feature areas keep their commands in their own modules; they are attached here, in one place.
+from connectors.shopify.cli import shopify_cli  # noqa: E402
 from connectors.woocommerce.cli import woocommerce  # noqa: E402
 from integration.admin.cli import admin_group  # noqa: E402
 from integration.analytics.cli import report  # noqa: E402
@@ -158,10 +167,7 @@ from jobs.cli import jobs, scheduler  # noqa: E402
 from webhooks.cli import inbox, serve, worker  # noqa: E402
 
 for _command in (
-    serve, worker, inbox, scheduler, jobs, report, segments, api_group, admin_group, woocommerce,
-    connectors_group, connector_group, import_command, export_command,
+    serve, worker, inbox, scheduler, jobs, report, segments, api_group, admin_group, shopify_cli,
+    woocommerce, connectors_group, connector_group, import_command, export_command,
 ):
     main.add_command(_command)
-
-if __name__ == "__main__":
-    main()

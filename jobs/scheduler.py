@@ -219,3 +219,15 @@ def start_in_process(runtime: Runtime) -> SchedulerService:
     Call ``.stop()`` on the returned service at shutdown.
     """
     return SchedulerService(runtime).start()
+
+
+def start_embedded(runtime: Runtime, stop: threading.Event) -> None:
+    """An embedded service of ``sadakat serve`` (SQLite): the scheduler beside the web workers,
+    stopped with them."""
+    service = start_in_process(runtime)
+
+    def stop_with_server() -> None:
+        stop.wait()
+        service.stop()
+
+    threading.Thread(target=stop_with_server, name="scheduler-stop", daemon=True).start()

@@ -8,7 +8,7 @@ lock is freed and another worker takes over within seconds.
 
 An embedded service is a callable ``start(runtime, stop_event)`` named in ``EMBEDDED_SERVICES``
 ("module:function"); it starts its own daemon thread(s) and returns. The scheduler joins with one
-more line here.
+more line here (the scheduler is one).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 EMBEDDED_SERVICES: list[str] = [
     "webhooks.worker:start_embedded",
+    "jobs.scheduler:start_embedded",
 ]
 LEADER_RETRY_SECONDS = 5.0
 
