@@ -19,6 +19,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.server.max_webhook_bytes
     app.extensions["sadakat"] = Runtime(settings)
 
+    from integration import admin, api
+
+    api.init_app(app)
+    admin.init_app(app)
+
     @app.get("/healthz")
     def healthz():
         from integration.db import ping

@@ -146,5 +146,20 @@ def demo(directory: str, customers: int) -> None:
     run_demo(directory, customers=customers, console=console)
 
 
+from integration.api.cli import api_group  # noqa: E402
+
+main.add_command(api_group)
+from integration.admin.cli import admin_group  # noqa: E402
+
+main.add_command(admin_group)
+from jobs.cli import jobs, scheduler  # noqa: E402  (feature commands register below)
+
+main.add_command(scheduler)
+main.add_command(jobs)
+from integration.analytics.cli import report  # noqa: E402
+main.add_command(report)
+from integration.segments.cli import segments  # noqa: E402
+main.add_command(segments)
+
 if __name__ == "__main__":
     main()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from cryptography.fernet import Fernet
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -84,12 +84,32 @@ class LoggingSettings(_Section):
         return value
 
 
+class JobsSettings(_Section):
+    """How often each scheduled job runs, in minutes; per-platform sync intervals.
+
+    ``in_process``: run the scheduler inside ``sadakat serve`` ("auto" = on SQLite only; on
+    PostgreSQL run ``sadakat scheduler`` instead). ``stale_minutes``: a running job whose
+    heartbeat is older than this is taken as crashed and marked failed.
+    """
+
+    in_process: Literal["auto", "yes", "no"] = "auto"
+    intervals: dict[str, int] = Field(default_factory=dict)
+    sync_minutes: dict[str, int] = Field(
+        default_factory=lambda: {"shopify": 15, "woocommerce": 15, "mailchimp": 60, "klaviyo": 60}
+    )
+    push_minutes: int = Field(default=15, ge=1)
+    stale_minutes: float = Field(default=10, gt=0)
+    clv_horizon_months: int = Field(default=12, ge=1, le=120)
+    clv_annual_discount: float = Field(default=0.10, ge=0, le=1)
+
+
 class Settings(_Section):
     database: DatabaseSettings = DatabaseSettings()
     security: SecuritySettings
     server: ServerSettings = ServerSettings()
     shopify: ShopifyAppSettings = ShopifyAppSettings()
     logging: LoggingSettings = LoggingSettings()
+    jobs: JobsSettings = JobsSettings()
 
 
 def _apply_env(raw: dict[str, Any], environ: dict[str, str]) -> dict[str, Any]:

@@ -19,12 +19,14 @@ T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def shop(session: Session, box: SecretBox, program: ProgramSettings | None = None,
-         created_at: datetime = T0 - timedelta(days=365)) -> tuple[Account, Connection]:
+         created_at: datetime = T0 - timedelta(days=365), platform: str = "shopify",
+         credentials: dict | None = None) -> tuple[Account, Connection]:
     account = create_account(session, f"Shop {uuid.uuid4().hex[:6]}", program=program)
     account.created_at = created_at
     connection = add_connection(
-        session, box, account, platform="shopify",
-        external_id=f"{uuid.uuid4().hex[:10]}.myshopify.com", credentials={"access_token": "t"},
+        session, box, account, platform=platform,
+        external_id=f"{uuid.uuid4().hex[:10]}.myshopify.com",
+        credentials=credentials or {"access_token": "t"},
     )
     session.commit()
     return account, connection

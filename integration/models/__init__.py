@@ -3,20 +3,38 @@
 Importing this package registers every table on ``SQLModel.metadata`` (Alembic reads it there).
 """
 
+from integration.models.admin import AdminUser
+from integration.models.api import ApiToken
 from integration.models.customers import Customer, CustomerIdentity, Referral
+from integration.models.jobs import JobRun, RunStatus
 from integration.models.ledger import EntryKind, LedgerEntry
 from integration.models.orders import Order, OrderLine, OrderStatus, Refund
 from integration.models.push import PushState
 from integration.models.program import Redemption, RedemptionStatus, Reward, RewardKind, Tier
+from integration.models.segments import (
+    AbandonedCheckout,
+    CustomerInsight,
+    RfmBounds,
+    Segment,
+    SegmentChange,
+    SegmentMember,
+    SegmentPushState,
+    SegmentScratch,
+)
 from integration.models.tenancy import Account, Connection, ConnectionStatus, SyncCursor
 
 __all__ = [
+    "AbandonedCheckout",
     "Account",
+    "AdminUser",
+    "ApiToken",
     "Connection",
     "ConnectionStatus",
     "Customer",
     "CustomerIdentity",
+    "CustomerInsight",
     "EntryKind",
+    "JobRun",
     "LedgerEntry",
     "Order",
     "OrderLine",
@@ -28,6 +46,13 @@ __all__ = [
     "Refund",
     "Reward",
     "RewardKind",
+    "RfmBounds",
+    "RunStatus",
+    "Segment",
+    "SegmentChange",
+    "SegmentMember",
+    "SegmentPushState",
+    "SegmentScratch",
     "SyncCursor",
     "Tier",
 ]

@@ -20,6 +20,7 @@ class Customer(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("account_id", "email"),
         UniqueConstraint("account_id", "referral_code"),
+        Index("ix_customer_updated", "account_id", "updated_at"),  # incremental segment runs
     )
 
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)

@@ -35,6 +35,7 @@ class Order(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("connection_id", "platform_id"),
         Index("ix_orders_customer", "account_id", "customer_id", "placed_at"),
+        Index("ix_orders_updated", "account_id", "updated_at"),  # incremental segment runs
     )
 
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)

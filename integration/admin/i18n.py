@@ -1,0 +1,104 @@
+"""English and Turkish texts of the admin pages, and money in the account's currency.
+
+A small catalogue rather than gettext files: the admin has a few dozen strings and this keeps
+them reviewable side by side. ``t("key")`` in templates; a missing Turkish text falls back to
+English so a new string never breaks a page.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from babel.numbers import format_currency, format_decimal
+from flask import g, request, session
+
+LOCALES = ("en", "tr")
+
+TEXTS: dict[str, dict[str, str]] = {
+    "sign_in": {"en": "Sign in", "tr": "Giriş yap"},
+    "sign_out": {"en": "Sign out", "tr": "Çıkış"},
+    "email": {"en": "E-mail", "tr": "E-posta"},
+    "password": {"en": "Password", "tr": "Parola"},
+    "bad_login": {"en": "Wrong e-mail or password.", "tr": "E-posta veya parola hatalı."},
+    "dashboard": {"en": "Dashboard", "tr": "Pano"},
+    "customers": {"en": "Customers", "tr": "Müşteriler"},
+    "settings": {"en": "Program", "tr": "Program"},
+    "segments": {"en": "Segments", "tr": "Segmentler"},
+    "connections": {"en": "Connections", "tr": "Bağlantılar"},
+    "jobs": {"en": "Jobs", "tr": "İşler"},
+    "inbox": {"en": "Inbox", "tr": "Gelen kutusu"},
+    "members": {"en": "Members", "tr": "Üyeler"},
+    "points_issued": {"en": "Points issued", "tr": "Verilen puan"},
+    "points_redeemed": {"en": "Points redeemed", "tr": "Harcanan puan"},
+    "points_expired": {"en": "Points expired", "tr": "Süresi dolan puan"},
+    "redemption_rate": {"en": "Redemption rate", "tr": "Kullanım oranı"},
+    "repeat_rate": {"en": "Repeat purchase rate", "tr": "Tekrar satın alma oranı"},
+    "aov_members": {"en": "AOV members", "tr": "Ortalama sepet (üye)"},
+    "aov_others": {"en": "AOV others", "tr": "Ortalama sepet (diğer)"},
+    "tier_distribution": {"en": "Tier distribution", "tr": "Seviye dağılımı"},
+    "points_by_month": {"en": "Points by month", "tr": "Aylara göre puan"},
+    "predicted_clv": {"en": "Predicted CLV (avg)", "tr": "Tahmini yaşam boyu değer (ort.)"},
+    "search": {"en": "Search", "tr": "Ara"},
+    "search_hint": {"en": "e-mail or name", "tr": "e-posta veya ad"},
+    "balance": {"en": "Balance", "tr": "Bakiye"},
+    "pending": {"en": "Pending", "tr": "Bekleyen"},
+    "tier": {"en": "Tier", "tr": "Seviye"},
+    "ledger": {"en": "Ledger", "tr": "Puan hareketleri"},
+    "adjust": {"en": "Adjust points", "tr": "Puan düzelt"},
+    "amount": {"en": "Points (+/−)", "tr": "Puan (+/−)"},
+    "reason": {"en": "Reason", "tr": "Neden"},
+    "save": {"en": "Save", "tr": "Kaydet"},
+    "saved": {"en": "Saved.", "tr": "Kaydedildi."},
+    "redemptions": {"en": "Redemptions", "tr": "Ödül kullanımları"},
+    "code": {"en": "Code", "tr": "Kod"},
+    "status": {"en": "Status", "tr": "Durum"},
+    "earn_rate": {"en": "Points per currency unit", "tr": "Para birimi başına puan"},
+    "rounding": {"en": "Rounding", "tr": "Yuvarlama"},
+    "award_on": {"en": "Award points when the order is", "tr": "Puanlar sipariş şu durumdayken verilir"},
+    "return_window": {"en": "Return window (days)", "tr": "İade süresi (gün)"},
+    "expiry": {"en": "Expiry", "tr": "Puan süresi"},
+    "expiry_months": {"en": "Expiry months", "tr": "Süre (ay)"},
+    "bonuses": {"en": "Bonuses", "tr": "Bonuslar"},
+    "tiers": {"en": "Tiers", "tr": "Seviyeler"},
+    "rewards": {"en": "Rewards", "tr": "Ödüller"},
+    "last_sync": {"en": "Last sync", "tr": "Son eşitleme"},
+    "last_push": {"en": "Last push", "tr": "Son gönderim"},
+    "never": {"en": "never", "tr": "hiç"},
+    "none": {"en": "none", "tr": "yok"},
+    "when": {"en": "When", "tr": "Zaman"},
+    "kind": {"en": "Kind", "tr": "Tür"},
+    "actor": {"en": "By", "tr": "Yapan"},
+    "language": {"en": "Türkçe", "tr": "English"},
+    "insufficient": {"en": "Not enough points.", "tr": "Yeterli puan yok."},
+}
+
+
+def locale() -> str:
+    chosen = request.args.get("lang") or session.get("lang")
+    if chosen in LOCALES:
+        session["lang"] = chosen
+        return chosen
+    user = getattr(g, "admin", None)
+    return user.locale if user is not None and user.locale in LOCALES else "en"
+
+
+def t(key: str) -> str:
+    texts = TEXTS.get(key)
+    if texts is None:
+        return key
+    return texts.get(locale(), texts["en"])
+
+
+def money(amount: Decimal | float | int | None, currency: str) -> str:
+    value = Decimal(str(amount or 0))
+    return format_currency(value, currency, locale="tr_TR" if locale() == "tr" else "en_US")
+
+
+def number(value: float | int | Decimal | None) -> str:
+    if value is None:
+        return "–"
+    return format_decimal(value, locale="tr_TR" if locale() == "tr" else "en_US")
+
+
+def percent(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.1f}%"

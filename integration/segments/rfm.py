@@ -1,0 +1,159 @@
+"""RFM scoring: recency, frequency and monetary value in quintiles, and the named groups.
+
+Scores are 1..5 with 5 the best (most recent, most orders, most spend). A score is
+``ceil(5 * k / n)`` where ``k`` counts the customers whose value is lower or equal and ``n`` the
+customers with orders: ties always get the same score, so with many one-order customers the
+frequency scores 1 and 2 may stay empty rather than split equal customers arbitrarily.
+
+Groups, on recency R and FM = round((F + M) / 2), first match wins:
+
+=====================  ===============================
+Champions              R >= 4 and FM >= 4
+Loyal                  R >= 3 and FM >= 3
+Potential loyalist     R >= 3
+Can't lose             R = 1 and FM >= 4
+At risk                R <= 2 and FM >= 3
+Hibernating            R = 2
+Lost                   R = 1
+=====================  ===============================
+
+A full run scores every customer with orders and stores, per score, the highest value that got
+it (``rfm_bounds``); an incremental run scores only the changed customers against those bounds,
+which gives each exactly the score a full run would have given it had the others not moved.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import bindparam, literal_column, text
+from sqlmodel import Session, delete
+
+from integration.db import UTCDateTime
+from integration.models import RfmBounds
+from integration.segments.rules import COUNTED_STATES
+from integration.sqlfuncs import epoch_days
+
+GROUPS = ("Champions", "Loyal", "Potential loyalist", "Can't lose", "At risk", "Hibernating", "Lost")
+DIMENSIONS = {"r": "last_order_days", "f": "orders", "m": "spend"}
+
+_GROUP_CASE = """CASE
+    WHEN r >= 4 AND (f + m + 1) / 2 >= 4 THEN 'Champions'
+    WHEN r >= 3 AND (f + m + 1) / 2 >= 3 THEN 'Loyal'
+    WHEN r >= 3 THEN 'Potential loyalist'
+    WHEN r = 1 AND (f + m + 1) / 2 >= 4 THEN 'Can''t lose'
+    WHEN (f + m + 1) / 2 >= 3 THEN 'At risk'
+    WHEN r = 2 THEN 'Hibernating'
+    ELSE 'Lost' END"""
+
+
+def group_of(r: int, f: int, m: int) -> str:
+    """The named group of one score triple (the Python twin of the SQL CASE, for tests and docs)."""
+    fm = (f + m + 1) // 2
+    if r >= 4 and fm >= 4:
+        return "Champions"
+    if r >= 3 and fm >= 3:
+        return "Loyal"
+    if r >= 3:
+        return "Potential loyalist"
+    if r == 1 and fm >= 4:
+        return "Can't lose"
+    if fm >= 3:
+        return "At risk"
+    return "Hibernating" if r == 2 else "Lost"
+
+
+def _stats_sql(session: Session, only: str | None) -> str:
+    epoch = epoch_days(literal_column("o.placed_at")).compile(
+        dialect=session.get_bind().dialect)
+    states = ", ".join(f"'{s}'" for s in COUNTED_STATES)
+    restrict = f" AND o.customer_id IN ({only})" if only else ""
+    return f"""stats AS (
+        SELECT o.customer_id AS customer_id, COUNT(*) AS orders,
+               SUM(o.total - o.refunded_total) AS spend, MAX({epoch}) AS last_order_days
+        FROM orders o
+        WHERE o.account_id = :account_id AND o.customer_id IS NOT NULL
+          AND o.status IN ({states}){restrict}
+        GROUP BY o.customer_id)"""
+
+
+def _upsert(session: Session, account_id: int, ctes: str, now: datetime) -> int:
+    # The WITH goes inside the INSERT: SQLite reports no row count for a statement led by WITH.
+    statement = text(f"""
+        INSERT INTO customer_insight (customer_id, account_id, points_expiring, orders, spend,
+                                      last_order_days, rfm_r, rfm_f, rfm_m, rfm_group, updated_at)
+        WITH {ctes},
+        grouped AS (SELECT scored.*, {_GROUP_CASE} AS rfm_group FROM scored)
+        SELECT customer_id, :account_id, 0, orders, spend, last_order_days, r, f, m, rfm_group, :now
+        FROM grouped WHERE true
+        ON CONFLICT (customer_id) DO UPDATE SET
+            orders = excluded.orders, spend = excluded.spend,
+            last_order_days = excluded.last_order_days, rfm_r = excluded.rfm_r,
+            rfm_f = excluded.rfm_f, rfm_m = excluded.rfm_m, rfm_group = excluded.rfm_group
+    """).bindparams(bindparam("now", type_=UTCDateTime))
+    return session.execute(statement, {"now": now, "account_id": account_id},
+                           execution_options={"preserve_rowcount": True}).rowcount
+
+
+def _clear_without_orders(session: Session, account_id: int, only: str | None) -> None:
+    states = ", ".join(f"'{s}'" for s in COUNTED_STATES)
+    restrict = f" AND customer_id IN ({only})" if only else ""
+    session.execute(text(f"""
+        UPDATE customer_insight SET orders = 0, spend = 0, last_order_days = NULL,
+            rfm_r = NULL, rfm_f = NULL, rfm_m = NULL, rfm_group = NULL
+        WHERE account_id = :account_id AND rfm_group IS NOT NULL{restrict}
+          AND customer_id NOT IN (SELECT customer_id FROM orders WHERE account_id = :account_id
+                                  AND customer_id IS NOT NULL AND status IN ({states}))
+    """), {"account_id": account_id})
+
+
+def score_all(session: Session, account_id: int, now: datetime) -> int:
+    """Score every customer with orders; store the bounds for incremental runs."""
+    _clear_without_orders(session, account_id, None)
+    scored = f"""{_stats_sql(session, None)},
+        scored AS (
+            SELECT customer_id, orders, spend, last_order_days,
+              (5 * COUNT(*) OVER (ORDER BY last_order_days) + n - 1) / n AS r,
+              (5 * COUNT(*) OVER (ORDER BY orders) + n - 1) / n AS f,
+              (5 * COUNT(*) OVER (ORDER BY spend) + n - 1) / n AS m
+            FROM stats CROSS JOIN (SELECT COUNT(*) AS n FROM stats) total)"""
+    count = _upsert(session, account_id, scored, now)
+    bounds: dict[str, dict[str, float]] = {}
+    for dim, column in DIMENSIONS.items():
+        rows = session.execute(text(f"""
+            SELECT rfm_{dim}, MAX({column}) FROM customer_insight
+            WHERE account_id = :account_id AND rfm_{dim} IS NOT NULL GROUP BY rfm_{dim}
+        """), {"account_id": account_id}).all()
+        bounds[dim] = {str(score): float(value) for score, value in rows}
+    session.execute(delete(RfmBounds).where(RfmBounds.account_id == account_id))
+    session.add(RfmBounds(account_id=account_id, bounds=bounds, computed_at=now))
+    session.flush()
+    return count
+
+
+def _score_case(column: str, limits: dict[str, float]) -> str:
+    ordered = sorted((int(score), value) for score, value in limits.items())
+    if not ordered:
+        return "3"
+    whens = " ".join(f"WHEN {column} <= {value!r} THEN {score}" for score, value in ordered)
+    return f"CASE {whens} ELSE {ordered[-1][0]} END"
+
+
+def score_changed(session: Session, account_id: int, only: str, now: datetime) -> int:
+    """Score the customers selected by the SQL ``only`` against the last full run's bounds.
+
+    Without bounds (no full run yet) this is a full run.
+    """
+    stored = session.get(RfmBounds, account_id)
+    if stored is None:
+        return score_all(session, account_id, now)
+    _clear_without_orders(session, account_id, only)
+    b = stored.bounds
+    scored = f"""{_stats_sql(session, only)},
+        scored AS (
+            SELECT customer_id, orders, spend, last_order_days,
+              {_score_case('last_order_days', b.get('r', {}))} AS r,
+              {_score_case('orders', b.get('f', {}))} AS f,
+              {_score_case('spend', b.get('m', {}))} AS m
+            FROM stats)"""
+    return _upsert(session, account_id, scored, now)

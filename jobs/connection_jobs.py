@@ -1,0 +1,88 @@
+"""Per-connection jobs: incremental sync, and the push of attributes and segment changes.
+
+Both are thin: ``integration.sync`` and ``integration.push`` / ``integration.segments.push``
+do the work; the job builds the connector, counts, and records the API calls it made. A platform
+that refuses our credentials marks the connection as needing attention (the scheduler then
+stops running its jobs) and fails the run with the platform's message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from connectors.sdk.base import Capability, Connector
+from connectors.sdk.http import AuthError
+from connectors.sdk.registry import connector_class
+from integration.connections import connector_for, mark_needs_attention
+from integration.db import write_session
+from integration.models import Connection
+from integration.push import push_attributes
+from integration.segments.push import push_segments
+from integration.sync import sync_stream
+from jobs.registry import job
+from jobs.runs import JobContext
+
+PUSHES = (Capability.PUSH_ATTRIBUTES, Capability.PUSH_SEGMENTS)
+
+
+def capabilities(connection: Connection) -> frozenset[Capability]:
+    try:
+        return connector_class(connection.platform).capabilities
+    except LookupError:
+        return frozenset()
+
+
+def can(*wanted: Capability) -> Callable[[Connection], bool]:
+    return lambda connection: bool(capabilities(connection) & set(wanted))
+
+
+def _connector(ctx: JobContext) -> Connector:
+    assert ctx.connection is not None
+    return connector_for(ctx.connection, ctx.runtime.box)
+
+
+def _guard_auth(ctx: JobContext, connector: Connector, work: Callable[[], None]) -> None:
+    try:
+        work()
+    except AuthError as exc:
+        with write_session(ctx.runtime.engine) as session:
+            mark_needs_attention(session, session.get(Connection, ctx.connection.id), str(exc))
+        raise
+    finally:
+        ctx.api_calls = connector.stats.calls
+
+
+@job("sync", minutes=15, per_connection=True, applies_to=can(Capability.PULL))
+def sync(ctx: JobContext) -> None:
+    """Pull every stream of the connection from its saved cursor."""
+    connector = _connector(ctx)
+
+    def work() -> None:
+        for stream in connector.streams:
+            result = sync_stream(ctx.runtime.engine, ctx.connection.id, connector, stream,
+                                 now=ctx.now, on_page=lambda page: ctx.progress(len(page.records)))
+            ctx.count(f"{stream}_records", result.records)
+            ctx.count("pages", result.pages)
+            ctx.count("entries", result.entries)
+
+    _guard_auth(ctx, connector, work)
+
+
+@job("push", minutes=15, per_connection=True, applies_to=can(*PUSHES))
+def push(ctx: JobContext) -> None:
+    """Send changed loyalty attributes and segment membership changes to the connection."""
+    connector = _connector(ctx)
+
+    def work() -> None:
+        if Capability.PUSH_ATTRIBUTES in connector.capabilities:
+            report = push_attributes(ctx.runtime.engine, ctx.connection.id, connector, now=ctx.now)
+            ctx.count("attributes_changed", report.changed)
+            ctx.count("attributes_sent", report.result.sent)
+            ctx.count("attributes_failed", len(report.result.failed))
+        if Capability.PUSH_SEGMENTS in connector.capabilities:
+            report = push_segments(ctx.runtime.engine, ctx.connection.id, connector, now=ctx.now)
+            ctx.count("segment_changes", report.changes)
+            ctx.count("segment_sent", report.result.sent)
+            ctx.count("segment_failed", len(report.result.failed))
+
+    _guard_auth(ctx, connector, work)
