@@ -10,6 +10,7 @@ from flask import Flask, current_app
 
 from integration.runtime import Runtime
 from integration.settings import Settings, load_settings
+import webhooks
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -18,6 +19,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["SECRET_KEY"] = settings.security.secret_key
     app.config["MAX_CONTENT_LENGTH"] = settings.server.max_webhook_bytes
     app.extensions["sadakat"] = Runtime(settings)
+    from connectors.shopify.oauth import init_app as init_shopify_oauth
+
+    init_shopify_oauth(app)
 
     from integration import admin, api
 
@@ -31,6 +35,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         ping(runtime().engine)
         return {"status": "ok"}
 
+    webhooks.init_app(app)
     return app
 
 

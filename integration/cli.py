@@ -160,6 +160,15 @@ from integration.analytics.cli import report  # noqa: E402
 main.add_command(report)
 from integration.segments.cli import segments  # noqa: E402
 main.add_command(segments)
+from webhooks.cli import inbox, serve, worker  # noqa: E402  (webhook receiver and inbox)
+
+main.add_command(serve)
+main.add_command(worker)
+main.add_command(inbox)
+
+from connectors.shopify.cli import shopify_cli  # noqa: E402  (registers `sadakat shopify`)
+
+main.add_command(shopify_cli)
 
 if __name__ == "__main__":
     main()

@@ -72,6 +72,18 @@ class ShopifyAppSettings(_Section):
     api_version: str = "2026-07"
 
 
+class InboxSettings(_Section):
+    """The webhook inbox worker: how often a failing delivery is retried, how long keys live."""
+
+    max_attempts: int = Field(default=8, ge=1, le=50)
+    backoff_seconds: float = Field(default=30.0, gt=0)     # first retry; doubles per attempt
+    max_backoff_seconds: float = Field(default=3600.0, gt=0)
+    poll_seconds: float = Field(default=0.5, gt=0)         # idle wait between empty claims
+    # Done rows (their delivery ids are the dedup keys) are kept at least this long; Shopify
+    # redelivers for about a day, so a week covers every platform's retries with room to spare.
+    retention_days: int = Field(default=7, ge=7)
+
+
 class LoggingSettings(_Section):
     level: str = "INFO"
 
@@ -108,6 +120,7 @@ class Settings(_Section):
     security: SecuritySettings
     server: ServerSettings = ServerSettings()
     shopify: ShopifyAppSettings = ShopifyAppSettings()
+    inbox: InboxSettings = InboxSettings()
     logging: LoggingSettings = LoggingSettings()
     jobs: JobsSettings = JobsSettings()
 

@@ -22,6 +22,7 @@ from integration.models.segments import (
     SegmentScratch,
 )
 from integration.models.tenancy import Account, Connection, ConnectionStatus, SyncCursor
+from webhooks.models import DataExport, InboxDelivery, InboxStatus  # noqa: E402  (webhook inbox)
 
 __all__ = [
     "AbandonedCheckout",
