@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Flask, current_app
 
+from connectors.woocommerce.auth import init_app as init_woocommerce
 from integration.runtime import Runtime
 from integration.settings import Settings, load_settings
 import webhooks
@@ -27,6 +28,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     api.init_app(app)
     admin.init_app(app)
+    init_woocommerce(app)
 
     @app.get("/healthz")
     def healthz():

@@ -169,6 +169,9 @@ main.add_command(inbox)
 from connectors.shopify.cli import shopify_cli  # noqa: E402  (registers `sadakat shopify`)
 
 main.add_command(shopify_cli)
+from connectors.woocommerce.cli import woocommerce  # noqa: E402
+
+main.add_command(woocommerce)
 
 if __name__ == "__main__":
     main()

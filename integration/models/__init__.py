@@ -23,6 +23,7 @@ from integration.models.segments import (
 )
 from integration.models.tenancy import Account, Connection, ConnectionStatus, SyncCursor
 from webhooks.models import DataExport, InboxDelivery, InboxStatus  # noqa: E402  (webhook inbox)
+from connectors.woocommerce.models import WooAuthRequest  # noqa: E402,F401  (table registration)
 
 __all__ = [
     "AbandonedCheckout",
