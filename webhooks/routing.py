@@ -3,10 +3,13 @@ belongs to. Defined once here; the receiver and the inbox worker both use it."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.engine import Connection as DbConnection
+from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from connectors.sdk.base import WebhookHandler
@@ -17,8 +20,9 @@ from integration.settings import Settings
 
 _registered: dict[str, WebhookHandler] = {}
 
-# Credential keys that may hold a webhook signing secret, current first. Shopify signs with the
-# app's API secret; WooCommerce, Klaviyo and Mailchimp (URL secret) with a per-webhook secret.
+# Credential keys that may hold a webhook signing secret when the connector cannot say (not
+# installed, or its credentials erased after an uninstall). Shopify signs with the app's API
+# secret; WooCommerce, Klaviyo and Mailchimp (URL secret) with a per-webhook secret.
 SECRET_KEYS = ("webhook_secret", "api_secret")
 
 
@@ -51,9 +55,20 @@ class Target:
 
 
 def webhook_secrets(
-    platform: str, credentials: Mapping[str, object], settings: Settings
+    platform: str,
+    plain: Mapping[str, Any],
+    credentials: Mapping[str, Any],
+    settings: Settings,
 ) -> tuple[str, ...]:
-    found = [str(credentials[key]) for key in SECRET_KEYS if credentials.get(key)]
+    """The connector's own answer (``Connector.webhook_secrets``) first, then the usual
+    credential keys, then, for Shopify, the public app's secret from the settings."""
+    found: list[str] = []
+    try:
+        connector = connector_class(platform).from_stored(plain, credentials)
+        found += connector.webhook_secrets()
+    except Exception:  # not installed, or settings no longer valid (credentials erased)
+        pass
+    found += [str(credentials[key]) for key in SECRET_KEYS if credentials.get(key)]
     if platform == "shopify" and settings.shopify.api_secret:
         found.append(settings.shopify.api_secret)  # public app: one secret for every shop
     return tuple(dict.fromkeys(found))
@@ -70,7 +85,9 @@ def find_target(
 ) -> Target | None:
     """The connection named by id (URL) or by the platform's name for it (Shopify's shop
     domain); ``None`` if there is no such connection of that platform."""
-    query = select(Connection.id, Connection.account_id, Connection.credentials).where(
+    query = select(
+        Connection.id, Connection.account_id, Connection.settings, Connection.credentials
+    ).where(
         Connection.platform == platform
     )
     if connection_id is not None:
@@ -82,5 +99,38 @@ def find_target(
     row = db.execute(query).first()
     if row is None:
         return None
-    secrets = webhook_secrets(platform, box.open(row.credentials), settings)
+    secrets = webhook_secrets(platform, row.settings or {}, box.open(row.credentials), settings)
     return Target(row.id, row.account_id, secrets)
+
+
+TARGET_TTL_SECONDS = 30.0
+_targets: dict[tuple[str, str, int | None, str | None], tuple[float, Target]] = {}
+
+
+def lookup_target(
+    engine: Engine,
+    box: SecretBox,
+    settings: Settings,
+    platform: str,
+    *,
+    connection_id: int | None = None,
+    external_id: str | None = None,
+    fresh: bool = False,
+) -> Target | None:
+    """``find_target`` behind a short per-process cache, so a delivery costs the receiver one
+    database statement (the insert), not a lookup and a decryption too. Only found connections
+    are cached; ``fresh`` skips the cache (the receiver asks again after a signature mismatch, so
+    a just-rotated secret works at once)."""
+    key = (engine.url.render_as_string(), platform, connection_id, external_id)
+    hit = _targets.get(key)
+    if hit is not None and not fresh and hit[0] > time.monotonic():
+        return hit[1]
+    with engine.connect() as db:
+        target = find_target(
+            db, box, settings, platform, connection_id=connection_id, external_id=external_id
+        )
+    if target is None:
+        _targets.pop(key, None)
+    else:
+        _targets[key] = (time.monotonic() + TARGET_TTL_SECONDS, target)
+    return target

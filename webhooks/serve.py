@@ -102,6 +102,9 @@ class Server(BaseApplication):
         return create_app(self.settings)
 
     def _post_worker_init(self, worker) -> None:
+        from connectors.sdk.registry import installed
+
+        installed()  # load the connectors now, not in the first webhook request
         if self.settings.database.url.startswith("sqlite"):
             run_when_leader(worker.wsgi.extensions["sadakat"], self._stop)
 

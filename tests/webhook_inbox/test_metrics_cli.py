@@ -11,8 +11,8 @@ from sqlmodel import select
 
 from integration.cli import main
 from integration.db import read_session
-from webhook_inbox import shopify_payloads as sp
-from webhook_inbox.conftest import post_shopify
+from tests.webhook_inbox import shopify_payloads as sp
+from tests.webhook_inbox.conftest import post_shopify
 from webhooks.models import InboxDelivery, InboxStatus
 from webhooks.worker import drain
 

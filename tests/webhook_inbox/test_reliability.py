@@ -17,6 +17,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
@@ -29,14 +31,15 @@ from sqlmodel import select
 from integration.db import read_session
 from integration.ledger import check_account
 from integration.models import Customer, CustomerIdentity, LedgerEntry
-from webhook_inbox import shopify_payloads as sp
-from webhook_inbox.conftest import SHOP_SECRET, shopify_headers
+from tests.webhook_inbox import shopify_payloads as sp
+from tests.webhook_inbox.conftest import SHOP_SECRET, shopify_headers
 from webhooks.models import InboxDelivery, InboxStatus
 
 TOTAL = 10_000
 DUPLICATE_SHARE = 0.30
 FORGED_SHARE = 0.05
 CUSTOMERS = 250
+POSTERS = 4
 ROOT = Path(__file__).resolve().parents[2]
 
 WORKER = (
@@ -147,7 +150,7 @@ def _counts(engine, connection_id: int) -> dict[str, int]:
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_ten_thousand_deliveries_with_duplicates_forgeries_and_a_killed_worker(
-    client, settings, engine, shop, is_postgres
+    app, settings, engine, shop, is_postgres
 ):
     rng = random.Random(20261123)
     forged_count = int(TOTAL * FORGED_SHARE)
@@ -165,33 +168,40 @@ def test_ten_thousand_deliveries_with_duplicates_forgeries_and_a_killed_worker(
     # PostgreSQL: two workers sharing the inbox. SQLite: one, as `sadakat serve` runs there.
     workers = [_start_worker(settings) for _ in range(2 if is_postgres else 1)]
     killed = False
-    statuses: dict[int, int] = {}
     started = time.monotonic()
-    try:
-        for i, (delivery, secret) in enumerate(stream):
+
+    def post(chunk: list[tuple[Delivery, str]]) -> Counter[int]:
+        own = app.test_client()  # a receiver per thread, as gunicorn has several workers
+        answers: Counter[int] = Counter()
+        for delivery, secret in chunk:
             headers = shopify_headers(shop.external_id, delivery.topic, delivery.body,
-                                      secret=secret,
-                                      event_id=delivery.event_id)
-            status = client.post("/webhooks/shopify", data=delivery.body, headers=headers).status_code
-            statuses[status] = statuses.get(status, 0) + 1
-            if not killed and i > TOTAL // 3 and _counts(engine, shop.id).get("done", 0) > 200:
-                workers[0].send_signal(signal.SIGKILL)  # mid-batch: it is processing right now
-                workers[0].wait()
-                workers[0] = _start_worker(settings)
-                killed = True
-        assert statuses == {200: TOTAL - forged_count, 401: forged_count}
-        deadline = time.monotonic() + 600
-        while time.monotonic() < deadline:
-            counts = _counts(engine, shop.id)
-            if counts.get("done", 0) + counts.get("dead", 0) == len(genuine):
-                break
-            time.sleep(0.2)
+                                      secret=secret, event_id=delivery.event_id)
+            answers[own.post("/webhooks/shopify", data=delivery.body, headers=headers).status_code] += 1
+        return answers
+
+    try:
+        with ThreadPoolExecutor(POSTERS) as pool:
+            posting = [pool.submit(post, stream[i::POSTERS]) for i in range(POSTERS)]
+            deadline = time.monotonic() + 600
+            while time.monotonic() < deadline:
+                counts = _counts(engine, shop.id)
+                if not killed and counts.get("done", 0) > len(genuine) // 3:
+                    workers[0].send_signal(signal.SIGKILL)  # mid-batch: it is processing now
+                    workers[0].wait()
+                    workers[0] = _start_worker(settings)
+                    killed = True
+                posted = all(f.done() for f in posting)
+                if posted and counts.get("done", 0) + counts.get("dead", 0) == len(genuine):
+                    break
+                time.sleep(0.1)
+            statuses = sum((f.result() for f in posting), Counter())
         print(f"posted and processed {TOTAL} deliveries in {time.monotonic() - started:.1f} s")
     finally:
         for worker in workers:
             worker.send_signal(signal.SIGTERM)
         for worker in workers:
             worker.wait(timeout=30)
+    assert statuses == {200: TOTAL - forged_count, 401: forged_count}
     assert killed
 
     assert _counts(engine, shop.id) == {InboxStatus.DONE: len(genuine)}  # nothing forged, lost or twice

@@ -10,8 +10,8 @@ from sqlmodel import select
 
 from integration.db import read_session
 from integration.models import Connection, ConnectionStatus, Customer, Order, OrderStatus
-from webhook_inbox import shopify_payloads as sp
-from webhook_inbox.conftest import post_shopify
+from tests.webhook_inbox import shopify_payloads as sp
+from tests.webhook_inbox.conftest import post_shopify
 from webhooks.models import DataExport, InboxDelivery, InboxStatus
 from webhooks.worker import drain
 
@@ -163,7 +163,7 @@ def test_forged_unsigned_and_unknown_shop_are_refused_and_not_stored(client, eng
     forged = post_shopify(client, shop.external_id, "customers/create", body, secret="not-the-secret")
     assert forged.status_code == 401 and forged.json == {"error": "bad_signature"}
 
-    from webhook_inbox.conftest import shopify_headers
+    from tests.webhook_inbox.conftest import shopify_headers
     headers = shopify_headers(shop.external_id, "customers/create", body)
     tampered = client.post("/webhooks/shopify", data=body.replace(b"fa@", b"fb@"), headers=headers)
     assert tampered.status_code == 401
@@ -194,7 +194,7 @@ def test_oversized_body_and_wrong_content_type(client, app, engine, shop):
     big = json.dumps({"id": 1, "note": "x" * limit}).encode()
     assert post_shopify(client, shop.external_id, "orders/create", big).status_code == 413
     body = json.dumps(sp.customer(7008, "ct@example.com")).encode()
-    from webhook_inbox.conftest import shopify_headers
+    from tests.webhook_inbox.conftest import shopify_headers
     headers = shopify_headers(shop.external_id, "customers/create", body)
     headers["Content-Type"] = "text/plain"
     assert client.post("/webhooks/shopify", data=body, headers=headers).status_code == 415
