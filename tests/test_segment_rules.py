@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from integration.accounts import add_connection, create_account
 from integration.models import AbandonedCheckout, Customer, Order, OrderLine, Tier
 from integration.segments import Scope, members_query, parse_rule
+from integration.segments.rfm import score_all
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 
@@ -63,6 +64,7 @@ def shop(session, box):
     session.add(AbandonedCheckout(account_id=account.id, connection_id=conn.id, platform_id="k2",
                                   customer_id=people["bob"].id, abandoned_at=NOW - timedelta(days=1),
                                   recovered=True))
+    score_all(session, account.id, NOW)  # the order statistics all-time rules read
     session.commit()
     return account, {name: c.id for name, c in people.items()}
 
@@ -84,7 +86,9 @@ CASES = [
     ({"metric": "order_count", "window_days": 365, "op": "!=", "value": 1}, {"alice", "bob", "carol", "dave"}),
     ({"metric": "order_count", "op": "<=", "value": 1}, {"bob", "carol"}),
     ({"metric": "aov", "op": ">", "value": 100}, {"alice"}),
-    ({"metric": "aov", "op": "<", "value": 40}, {"bob", "dave"}),
+    ({"metric": "aov", "op": "<", "value": 40}, {"bob", "dave"}),  # dave: (30 + 40 - 10) / 2
+    ({"metric": "aov", "window_days": 45, "op": ">=", "value": 125}, {"alice"}),  # 250 / 2
+    ({"metric": "discount_share", "window_days": 7, "op": "=", "value": 1}, {"dave"}),
     ({"metric": "discount_share", "op": ">=", "value": 0.9}, {"dave"}),
     ({"metric": "discount_share", "op": "<", "value": 0.5}, {"alice", "bob"}),
     ({"metric": "days_since_last_order", "op": ">", "value": 90}, {"bob"}),

@@ -82,7 +82,8 @@ def fit_account(session: Session, account_id: int, now: datetime, *, horizon_mon
     rows = [
         {"customer_id": int(cid), "account_id": account_id, "predicted_clv": round(float(v), 2),
          "p_alive": round(float(p), 4), "expected_orders_90d": round(float(e), 4),
-         "updated_at": now, "points_expiring": 0, "orders": 0, "spend": 0.0}
+         "updated_at": now, "points_expiring": 0, "orders": 0, "spend": 0.0,
+         "discounted_orders": 0}
         for cid, v, p, e in zip(h.customer_ids, clv, p_alive, expected, strict=True)
     ]
     _upsert_predictions(session, rows)

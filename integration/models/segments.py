@@ -1,4 +1,10 @@
-"""Segments, their members and the log of membership changes that pushes read as deltas."""
+"""Segments, their members and the log of membership changes that pushes read as deltas.
+
+The derived tables (``segment_member``, ``segment_change``, ``segment_scratch``,
+``customer_insight``) carry no foreign keys: they are written a million rows at a time by
+INSERT ... SELECT from rows that exist, and a foreign-key trigger would re-check each row one by
+one (on PostgreSQL also locking the parent rows, the segments updated in the same transaction).
+"""
 
 from __future__ import annotations
 
@@ -35,9 +41,9 @@ class SegmentMember(SQLModel, table=True):
     __tablename__ = "segment_member"
     __table_args__ = (Index("ix_segment_member_customer", "customer_id"),)
 
-    segment_id: int = Field(foreign_key="segment.id", primary_key=True, sa_type=BigId)
+    segment_id: int = Field(primary_key=True, sa_type=BigId)
     customer_id: int = Field(primary_key=True, sa_type=BigId)
-    account_id: int = Field(foreign_key="account.id", sa_type=BigId)
+    account_id: int = Field(sa_type=BigId)
     added_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
@@ -51,8 +57,8 @@ class SegmentChange(SQLModel, table=True):
     __table_args__ = (Index("ix_segment_change_account", "account_id", "id"),)
 
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
-    account_id: int = Field(foreign_key="account.id", sa_type=BigId)
-    segment_id: int = Field(foreign_key="segment.id", sa_type=BigId)
+    account_id: int = Field(sa_type=BigId)
+    segment_id: int = Field(sa_type=BigId)
     customer_id: int = Field(sa_type=BigId)
     change: str = Field(sa_type=String(10))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -88,19 +94,22 @@ class AbandonedCheckout(SQLModel, table=True):
 
 
 class CustomerInsight(SQLModel, table=True):
-    """Per-customer figures computed by jobs and pushed as attributes: expiry warning, RFM scores
-    and predicted value. One row per customer, written set-based."""
+    """Per-customer figures computed by jobs: expiry warning, order statistics with RFM scores
+    (one pass over the orders per recompute, which the all-time segment rules then read instead
+    of aggregating the orders again), and predicted value. One row per customer, set-based."""
 
     __tablename__ = "customer_insight"
     __table_args__ = (Index("ix_customer_insight_account", "account_id", "rfm_group"),)
 
-    customer_id: int = Field(foreign_key="customer.id", primary_key=True, sa_type=BigId)
-    account_id: int = Field(foreign_key="account.id", sa_type=BigId)
+    customer_id: int = Field(primary_key=True, sa_type=BigId)
+    account_id: int = Field(sa_type=BigId)
     points_expiring: int = 0
     points_expiring_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     orders: int = 0
     spend: float = 0.0
     last_order_days: float | None = None   # epoch days of the last counted order
+    first_order_days: float | None = None  # epoch days of the first counted order
+    discounted_orders: int = 0
     rfm_r: int | None = None
     rfm_f: int | None = None
     rfm_m: int | None = None

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, func, insert, literal, or_, select, update
+from sqlalchemy import delete, exists, func, insert, literal, or_, select, text, tuple_, update
 from sqlmodel import Session
 
 from integration.models import Customer, Order, Segment, SegmentChange, SegmentMember, SegmentScratch
@@ -29,6 +29,8 @@ COUNTED = {"preserve_rowcount": True}
 
 @dataclass
 class RecomputeResult:
+    """``scored``: customers whose order statistics or RFM scores changed in this run."""
+
     segments: int = 0
     added: int = 0
     removed: int = 0
@@ -94,6 +96,10 @@ def recompute_segments(session: Session, account_id: int, segments: list[Segment
         session.execute(insert(scratch).from_select(
             ["segment_id", "customer_id"], select(literal(segment.id), fresh.c.id)))
 
+    if session.get_bind().dialect.name == "postgresql":
+        # Fresh statistics, or the planner takes a half-filled table for an empty one and
+        # picks nested loops for the anti-joins below.
+        session.execute(text("ANALYZE segment_scratch, segment_member"))
     is_member = exists().where(member.c.segment_id == scratch.c.segment_id,
                                member.c.customer_id == scratch.c.customer_id)
     in_scratch = exists().where(scratch.c.segment_id == member.c.segment_id,
@@ -103,6 +109,9 @@ def recompute_segments(session: Session, account_id: int, segments: list[Segment
         looked_at.append(or_(member.c.segment_id.in_(stale), member.c.customer_id.in_(only)))
     at = literal(now, change_table.c.created_at.type)
     change_cols = ["account_id", "segment_id", "customer_id", "change", "created_at"]
+    # The two anti-joins write the change log; the member table is then brought in line from
+    # this run's log entries alone (ids above ``mark``), without diffing it a second time.
+    mark = session.execute(select(func.coalesce(func.max(change_table.c.id), 0))).scalar_one()
     added = session.execute(insert(change_table).from_select(change_cols, select(
         literal(account_id), scratch.c.segment_id, scratch.c.customer_id, literal("added"), at,
     ).where(scratch.c.segment_id.in_(ids), ~is_member).order_by(scratch.c.segment_id)),
@@ -111,12 +120,19 @@ def recompute_segments(session: Session, account_id: int, segments: list[Segment
         literal(account_id), member.c.segment_id, member.c.customer_id, literal("removed"), at,
     ).where(*looked_at, ~in_scratch).order_by(member.c.segment_id)),
         execution_options=COUNTED).rowcount
-    session.execute(delete(member).where(*looked_at, ~in_scratch))
-    session.execute(insert(member).from_select(
-        ["segment_id", "customer_id", "account_id", "added_at"],
-        select(scratch.c.segment_id, scratch.c.customer_id, literal(account_id),
-               literal(now, member.c.added_at.type))
-        .where(scratch.c.segment_id.in_(ids), ~is_member)))
+    this_run = [change_table.c.id > mark, change_table.c.account_id == account_id]
+    if removed:
+        session.execute(delete(member).where(
+            *looked_at,
+            tuple_(member.c.segment_id, member.c.customer_id).in_(
+                select(change_table.c.segment_id, change_table.c.customer_id)
+                .where(*this_run, change_table.c.change == "removed"))))
+    if added:
+        session.execute(insert(member).from_select(
+            ["segment_id", "customer_id", "account_id", "added_at"],
+            select(change_table.c.segment_id, change_table.c.customer_id, literal(account_id),
+                   literal(now, member.c.added_at.type))
+            .where(*this_run, change_table.c.change == "added")))
     session.execute(delete(scratch).where(scratch.c.segment_id.in_(ids)))
     counted = (select(func.count()).select_from(member)
                .where(member.c.segment_id == Segment.id).scalar_subquery())
@@ -130,6 +146,9 @@ def recompute_account(session: Session, account_id: int, now: datetime,
     """RFM scores, then every active segment of the account; incremental when ``changed_since``
     is given (segments whose rule changed since their last run are still done in full)."""
     result = RecomputeResult()
+    if session.get_bind().dialect.name == "postgresql":
+        # Set-wide aggregates and NOT IN over a million ids want hash tables, not disk sorts.
+        session.execute(text("SET LOCAL work_mem = '256MB'"))
     ensure_rfm_segments(session, account_id)
     segments = session.exec(
         select(Segment).where(Segment.account_id == account_id, Segment.active.is_(True))  # type: ignore[attr-defined]

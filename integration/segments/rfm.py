@@ -1,4 +1,9 @@
-"""RFM scoring: recency, frequency and monetary value in quintiles, and the named groups.
+"""Customer order statistics and RFM scoring: recency, frequency and monetary value in
+quintiles, and the named groups.
+
+One aggregation over the counted orders per recompute gives each buyer's order count, net spend,
+first and last order and discounted orders (``customer_insight``); the scores and the all-time
+segment rules read those.
 
 Scores are 1..5 with 5 the best (most recent, most orders, most spend). A score is
 ``ceil(5 * k / n)`` where ``k`` counts the customers whose value is lower or equal and ``n`` the
@@ -70,7 +75,9 @@ def _stats_sql(session: Session, only: str | None) -> str:
     restrict = f" AND o.customer_id IN ({only})" if only else ""
     return f"""stats AS (
         SELECT o.customer_id AS customer_id, COUNT(*) AS orders,
-               SUM(o.total - o.refunded_total) AS spend, MAX({epoch}) AS last_order_days
+               SUM(o.total - o.refunded_total) AS spend, MAX({epoch}) AS last_order_days,
+               MIN({epoch}) AS first_order_days,
+               SUM(CASE WHEN o.discount_total > 0 THEN 1 ELSE 0 END) AS discounted_orders
         FROM orders o
         WHERE o.account_id = :account_id AND o.customer_id IS NOT NULL
           AND o.status IN ({states}){restrict}
@@ -79,17 +86,30 @@ def _stats_sql(session: Session, only: str | None) -> str:
 
 def _upsert(session: Session, account_id: int, ctes: str, now: datetime) -> int:
     # The WITH goes inside the INSERT: SQLite reports no row count for a statement led by WITH.
+    # Unchanged rows are not rewritten (the WHERE of DO UPDATE): a steady run stays cheap.
     statement = text(f"""
         INSERT INTO customer_insight (customer_id, account_id, points_expiring, orders, spend,
-                                      last_order_days, rfm_r, rfm_f, rfm_m, rfm_group, updated_at)
+                                      last_order_days, first_order_days, discounted_orders,
+                                      rfm_r, rfm_f, rfm_m, rfm_group, updated_at)
         WITH {ctes},
         grouped AS (SELECT scored.*, {_GROUP_CASE} AS rfm_group FROM scored)
-        SELECT customer_id, :account_id, 0, orders, spend, last_order_days, r, f, m, rfm_group, :now
+        SELECT customer_id, :account_id, 0, orders, spend, last_order_days, first_order_days,
+               discounted_orders, r, f, m, rfm_group, :now
         FROM grouped WHERE true
         ON CONFLICT (customer_id) DO UPDATE SET
             orders = excluded.orders, spend = excluded.spend,
-            last_order_days = excluded.last_order_days, rfm_r = excluded.rfm_r,
+            last_order_days = excluded.last_order_days,
+            first_order_days = excluded.first_order_days,
+            discounted_orders = excluded.discounted_orders, rfm_r = excluded.rfm_r,
             rfm_f = excluded.rfm_f, rfm_m = excluded.rfm_m, rfm_group = excluded.rfm_group
+        WHERE customer_insight.orders <> excluded.orders
+           OR customer_insight.spend <> excluded.spend
+           OR customer_insight.discounted_orders <> excluded.discounted_orders
+           OR COALESCE(customer_insight.last_order_days, -1) <> excluded.last_order_days
+           OR COALESCE(customer_insight.first_order_days, -1) <> excluded.first_order_days
+           OR COALESCE(customer_insight.rfm_r, 0) <> excluded.rfm_r
+           OR COALESCE(customer_insight.rfm_f, 0) <> excluded.rfm_f
+           OR COALESCE(customer_insight.rfm_m, 0) <> excluded.rfm_m
     """).bindparams(bindparam("now", type_=UTCDateTime))
     return session.execute(statement, {"now": now, "account_id": account_id},
                            execution_options={"preserve_rowcount": True}).rowcount
@@ -100,7 +120,7 @@ def _clear_without_orders(session: Session, account_id: int, only: str | None) -
     restrict = f" AND customer_id IN ({only})" if only else ""
     session.execute(text(f"""
         UPDATE customer_insight SET orders = 0, spend = 0, last_order_days = NULL,
-            rfm_r = NULL, rfm_f = NULL, rfm_m = NULL, rfm_group = NULL
+            first_order_days = NULL, discounted_orders = 0, rfm_r = NULL, rfm_f = NULL, rfm_m = NULL, rfm_group = NULL
         WHERE account_id = :account_id AND rfm_group IS NOT NULL{restrict}
           AND customer_id NOT IN (SELECT customer_id FROM orders WHERE account_id = :account_id
                                   AND customer_id IS NOT NULL AND status IN ({states}))
@@ -112,7 +132,7 @@ def score_all(session: Session, account_id: int, now: datetime) -> int:
     _clear_without_orders(session, account_id, None)
     scored = f"""{_stats_sql(session, None)},
         scored AS (
-            SELECT customer_id, orders, spend, last_order_days,
+            SELECT customer_id, orders, spend, last_order_days, first_order_days, discounted_orders,
               (5 * COUNT(*) OVER (ORDER BY last_order_days) + n - 1) / n AS r,
               (5 * COUNT(*) OVER (ORDER BY orders) + n - 1) / n AS f,
               (5 * COUNT(*) OVER (ORDER BY spend) + n - 1) / n AS m
@@ -151,7 +171,7 @@ def score_changed(session: Session, account_id: int, only: str, now: datetime) -
     b = stored.bounds
     scored = f"""{_stats_sql(session, only)},
         scored AS (
-            SELECT customer_id, orders, spend, last_order_days,
+            SELECT customer_id, orders, spend, last_order_days, first_order_days, discounted_orders,
               {_score_case('last_order_days', b.get('r', {}))} AS r,
               {_score_case('orders', b.get('f', {}))} AS f,
               {_score_case('spend', b.get('m', {}))} AS m

@@ -20,12 +20,15 @@ Combinators: ``all`` (and), ``any`` (or), ``not``. Conditions (``metric``):
 - ``new_customer``: first order within ``days``;
 - ``rfm_group`` (``in``: group names, see ``integration.segments.rfm``).
 
-Orders count when paid, fulfilled or completed; spend is net of refunds. A customer without
-orders has spend 0 and order count 0 (so ``order_count < 1`` finds them) but no average order
-value, discount share or last order, so those conditions never match them.
+Orders count when paid, fulfilled or completed; spend is net of refunds and so is the average
+order value. A customer without orders has spend 0 and order count 0 (so ``order_count < 1``
+finds them) but no average order value, discount share or last order, so those conditions never
+match them.
 
-Every condition compiles to ``customer.id IN (subquery)`` (or ``NOT IN`` when the condition holds
-at zero for spend/order count), so a whole segment is one SELECT the database plans as a set.
+All-time order figures, recency, first order and RFM group are read from ``customer_insight``,
+which the recompute fills in one pass over the orders just before (``rfm.score_all``); a rule
+with ``window_days`` aggregates the window's orders in a subquery (``customer.id IN (...)``, or
+``NOT IN`` when the condition holds at zero). Either way a segment is one SELECT.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
-from sqlalchemy import and_, case, func, literal, not_, or_
+from sqlalchemy import Float, and_, case, cast, func, literal, not_, or_
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import select
 
@@ -49,7 +52,7 @@ from integration.models import (
     OrderLine,
     Tier,
 )
-from integration.sqlfuncs import epoch_days, month_of
+from integration.sqlfuncs import month_of
 
 COUNTED_STATES = sorted(str(s) for s in AWARD_STATES["paid"])
 Op = Literal[">", ">=", "<", "<=", "=", "!=", "between"]
@@ -205,10 +208,13 @@ def _orders(scope: Scope, window_days: int | None = None):
 
 
 def _order_metric(rule: OrderMetric, scope: Scope):
+    if rule.window_days is None:
+        return _all_time_metric(rule)
+    net = Order.total - Order.refunded_total
     aggregate = {
-        "spend": func.sum(Order.total - Order.refunded_total),
+        "spend": func.sum(net),
         "order_count": func.count(Order.id),
-        "aov": func.avg(Order.total),
+        "aov": func.avg(net),
         "discount_share": func.avg(case((Order.discount_total > 0, 1.0), else_=0.0)),
     }[rule.metric]
     grouped = select(Order.customer_id).where(*_orders(scope, rule.window_days)).group_by(
@@ -219,11 +225,22 @@ def _order_metric(rule: OrderMetric, scope: Scope):
     return Customer.id.in_(grouped.having(rule.apply(aggregate)))  # type: ignore[union-attr]
 
 
+def _all_time_metric(rule: OrderMetric):
+    """All-time figures come from the statistics the recompute just stored (one pass over the
+    orders for every rule); the customer row is outer-joined, so no stats means no orders."""
+    orders = func.coalesce(CustomerInsight.orders, 0)
+    if rule.metric == "order_count":
+        return rule.apply(orders)
+    if rule.metric == "spend":
+        return rule.apply(func.coalesce(CustomerInsight.spend, 0))
+    share = CustomerInsight.spend if rule.metric == "aov" else CustomerInsight.discounted_orders
+    return and_(orders > 0, rule.apply(cast(share, Float) / orders))
+
+
 def _days_since_last_order(rule: DaysSinceLastOrder, scope: Scope):
-    now_days = (scope.now.timestamp()) / 86400.0
-    days = literal(now_days) - func.max(epoch_days(Order.placed_at))
-    grouped = select(Order.customer_id).where(*_orders(scope)).group_by(Order.customer_id)
-    return Customer.id.in_(grouped.having(rule.apply(days)))  # type: ignore[union-attr]
+    now_days = scope.now.timestamp() / 86400.0
+    return and_(CustomerInsight.last_order_days.is_not(None),  # type: ignore[union-attr]
+                rule.apply(literal(now_days) - CustomerInsight.last_order_days))
 
 
 def _bought(rule: Bought, scope: Scope):
@@ -271,18 +288,13 @@ def _abandoned(rule: AbandonedCheckoutRule, scope: Scope):
 
 
 def _new_customer(rule: NewCustomer, scope: Scope):
-    grouped = select(Order.customer_id).where(*_orders(scope)).group_by(Order.customer_id)
-    since = scope.now - timedelta(days=rule.days)
-    return Customer.id.in_(grouped.having(func.min(Order.placed_at) >= since))  # type: ignore[union-attr]
+    since_days = (scope.now - timedelta(days=rule.days)).timestamp() / 86400.0
+    return and_(CustomerInsight.first_order_days.is_not(None),  # type: ignore[union-attr]
+                CustomerInsight.first_order_days >= since_days)
 
 
 def _rfm_group(rule: RfmGroupIn, scope: Scope):
-    return Customer.id.in_(  # type: ignore[union-attr]
-        select(CustomerInsight.customer_id).where(
-            CustomerInsight.account_id == scope.account_id,
-            CustomerInsight.rfm_group.in_(rule.in_),  # type: ignore[union-attr]
-        )
-    )
+    return CustomerInsight.rfm_group.in_(rule.in_)  # type: ignore[union-attr]
 
 
 _CONDITIONS = {
@@ -308,4 +320,6 @@ def members_query(rule: Rule, scope: Scope):
     ]
     if scope.only is not None:
         conditions.append(Customer.id.in_(scope.only))  # type: ignore[union-attr]
-    return select(Customer.id).where(*conditions)
+    return (select(Customer.id)
+            .outerjoin(CustomerInsight, CustomerInsight.customer_id == Customer.id)
+            .where(*conditions))

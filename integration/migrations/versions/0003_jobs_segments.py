@@ -23,6 +23,8 @@ def upgrade() -> None:
     sa.Column('customer_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.PrimaryKeyConstraint('segment_id', 'customer_id')
     )
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("ALTER TABLE segment_scratch SET UNLOGGED")  # transient work rows: no WAL
     op.create_table('rfm_bounds',
     sa.Column('account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('bounds', sa.JSON(), nullable=False),
@@ -78,8 +80,6 @@ def upgrade() -> None:
     sa.Column('customer_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('change', sa.String(length=10), nullable=False),
     sa.Column('created_at', integration.db.UTCDateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['account_id'], ['account.id'], ),
-    sa.ForeignKeyConstraint(['segment_id'], ['segment.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('segment_change', schema=None) as batch_op:
@@ -90,8 +90,6 @@ def upgrade() -> None:
     sa.Column('customer_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('added_at', integration.db.UTCDateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['account_id'], ['account.id'], ),
-    sa.ForeignKeyConstraint(['segment_id'], ['segment.id'], ),
     sa.PrimaryKeyConstraint('segment_id', 'customer_id')
     )
     with op.batch_alter_table('segment_member', schema=None) as batch_op:
@@ -122,6 +120,8 @@ def upgrade() -> None:
     sa.Column('orders', sa.Integer(), nullable=False),
     sa.Column('spend', sa.Float(), nullable=False),
     sa.Column('last_order_days', sa.Float(), nullable=True),
+    sa.Column('first_order_days', sa.Float(), nullable=True),
+    sa.Column('discounted_orders', sa.Integer(), nullable=False),
     sa.Column('rfm_r', sa.Integer(), nullable=True),
     sa.Column('rfm_f', sa.Integer(), nullable=True),
     sa.Column('rfm_m', sa.Integer(), nullable=True),
@@ -130,8 +130,6 @@ def upgrade() -> None:
     sa.Column('p_alive', sa.Float(), nullable=True),
     sa.Column('expected_orders_90d', sa.Float(), nullable=True),
     sa.Column('updated_at', integration.db.UTCDateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['account_id'], ['account.id'], ),
-    sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], ),
     sa.PrimaryKeyConstraint('customer_id')
     )
     with op.batch_alter_table('customer_insight', schema=None) as batch_op:
