@@ -35,7 +35,7 @@ from integration.models import (
     Reward,
 )
 from integration.program import program_of
-from integration.push import loyalty_attributes
+from integration.push import Addressable, loyalty_attributes
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -110,7 +110,7 @@ def _summary(session: Session, customer: Customer) -> dict[str, Any]:
 def summary_for(session: Session, account: Account, customer: Customer) -> dict[str, Any]:
     """What a shopper's loyalty looks like right now (API and storefront alike)."""
     now = utcnow()
-    attributes = loyalty_attributes(session, account, [customer], now)[customer.id]
+    attributes = loyalty_attributes(session, account, [Addressable.of(customer)], now)[customer.id]
     program = program_of(account)
     tiers = ledger.tiers_of(session, account.id)
     value = ledger.qualifying_value(session, program, customer, now) if tiers else Decimal(0)
