@@ -138,7 +138,7 @@ def ledger_check(ctx: Context, account_id: int | None) -> None:
 @main.command()
 @click.option("--dir", "directory", default="sadakat-demo", show_default=True,
               help="Where the demo keeps its SQLite database (emptied first).")
-@click.option("--customers", default=3000, show_default=True, type=click.IntRange(min=50),
+@click.option("--customers", default=1500, show_default=True, type=click.IntRange(min=50),
               help="Store customers, split between the fake Shopify and WooCommerce.")
 @click.option("--port", default=8000, show_default=True, help="Port of the admin page.")
 @click.option("--seed", default=7, show_default=True)

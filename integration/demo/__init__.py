@@ -14,7 +14,7 @@ import random
 import secrets
 import shutil
 import threading
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from decimal import Decimal
 from pathlib import Path
 
@@ -99,8 +99,9 @@ def run_demo(directory: str, *, customers: int, port: int, serve: bool, seed: in
         upgrade(runtime.engine)
         account_id = _create_account(runtime)
         rng = random.Random(seed)
-        with console.status("Starting the fake Shopify, WooCommerce, Mailchimp and Klaviyo"), \
-                fake_platforms(customers, seed) as fakes:
+        with ExitStack() as stack:
+            with console.status("Starting the fake Shopify, WooCommerce, Mailchimp and Klaviyo"):
+                fakes = stack.enter_context(fake_platforms(customers, seed))
             _run(runtime, account_id, fakes, url, customers, rng, console, folder)
             console.print(f"Admin page: [bold]{url}/admin[/]  e-mail [bold]{ADMIN_EMAIL}[/]  "
                           f"password [bold]{ADMIN_PASSWORD}[/]")

@@ -55,8 +55,10 @@ def fake_platforms(customers: int, seed: int):
     woo_customers = customers - shop_customers
     with contextlib.ExitStack() as stack:
         yield Fakes(
+            # A Shopify Plus shop: its larger cost bucket keeps the pushes from waiting on
+            # the throttle, which a standard shop of this size would do for minutes.
             shopify=stack.enter_context(FakeShopify(
-                seed=seed, customers=shop_customers, shop=SHOP, currency=CURRENCY,
+                seed=seed, customers=shop_customers, shop=SHOP, currency=CURRENCY, plan="plus",
                 orders=int(shop_customers * ORDERS_PER_CUSTOMER))),
             woocommerce=stack.enter_context(FakeWooCommerce(
                 seed=seed, customers=woo_customers, currency=CURRENCY,
