@@ -179,4 +179,9 @@ from connectors.woocommerce.cli import woocommerce  # noqa: E402
 main.add_command(woocommerce)
 
 if __name__ == "__main__":
-    main()
+    # ``python -m integration.cli``: run the imported module's group, where every command above
+    # is registered. Registering here would import this file a second time, half-built, from the
+    # command modules that import it (a circular import).
+    from integration.cli import main as registered
+
+    registered()

@@ -10,7 +10,7 @@ from sqlmodel import func, select
 
 from connectors.sdk import ContactRef, SegmentChange
 from connectors.shopify.connector import WEBHOOK_TOPICS
-from connectors.shopify.fake.store import CUSTOMER_BASE, ORDER_BASE, iso
+from connectors.shopify.fake.store import CUSTOMER_BASE, ORDER_BASE
 from integration import ledger
 from integration.db import write_session
 from integration.fulfilment import fulfil_redemption
@@ -21,7 +21,6 @@ from integration.models import (
     OrderLine,
     OrderStatus,
     PushState,
-    Redemption,
     RedemptionStatus,
     Refund,
     Reward,

@@ -7,7 +7,6 @@ import urllib.parse
 import pytest
 import requests
 from click.testing import CliRunner
-from sqlmodel import select
 
 from connectors.shopify.connector import WEBHOOK_TOPICS
 from connectors.shopify.fake import oauth_hmac

@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import itertools
 import json
 import secrets
 import threading
@@ -113,7 +112,6 @@ class FakeShopify:
         self.bulk = BulkOperations(self)
         self._documents: dict[str, DocumentNode | list[dict[str, Any]]] = {}
         self._lock = threading.Lock()
-        self._graphql_calls = itertools.count()
         self.app = self._build_app()
         self.url = ""
         self._server = None

@@ -186,6 +186,19 @@ class Store:
             "metafield": metafield,
         }
 
+    def rest_customer(self, i: int) -> dict[str, Any]:
+        """The customer as Shopify's ``customers/*`` webhooks carry it (REST resource shape)."""
+        c = self.customer(i)
+        return {
+            "id": CUSTOMER_BASE + i, "email": c["email"], "first_name": c["firstName"],
+            "last_name": c["lastName"], "phone": c["phone"], "state": "enabled",
+            "created_at": c["createdAt"], "updated_at": c["updatedAt"],
+            "tags": ", ".join(sorted(self.tags.get(i, ()))),
+            "email_marketing_consent": {"state": c["marketingState"].lower(),
+                                        "opt_in_level": "single_opt_in",
+                                        "consent_updated_at": c["updatedAt"]},
+        }
+
     def metafield(self, i: int, namespace: str, key: str, owner: str) -> dict[str, Any] | None:
         if (i, namespace, key) in self.metafields:
             kind, value = self.metafields[(i, namespace, key)]
