@@ -175,7 +175,10 @@ from connectors.shopify.cli import shopify_cli  # noqa: E402  (registers `sadaka
 
 main.add_command(shopify_cli)
 from connectors.woocommerce.cli import woocommerce  # noqa: E402
+from integration.connector_cli import connector_group, connectors_group  # noqa: E402
 
+main.add_command(connectors_group)
+main.add_command(connector_group)
 main.add_command(woocommerce)
 
 if __name__ == "__main__":

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
 
 from connectors.sdk.base import Connector, Page
+from connectors.sdk.cursors import CursorStore  # re-exported: integration.sync.CursorStore still works
 from integration.db import utcnow, write_session
 from integration.events import apply_event
-from integration.models import Account, Connection, SyncCursor
+from integration.models import Account, Connection
 from integration.records import (
     ContactRecord,
     ContactUpserted,
@@ -42,33 +42,6 @@ def as_event(record: Record) -> Event:
     if isinstance(record, ContactRecord):
         return ContactUpserted(contact=record)
     raise TypeError(f"cannot sync records of type {type(record).__name__}")
-
-
-class CursorStore:
-    """Per connection and stream, where the last committed page ended."""
-
-    @staticmethod
-    def get(session: Session, connection: Connection, stream: str) -> str | None:
-        row = session.exec(
-            select(SyncCursor).where(
-                SyncCursor.connection_id == connection.id, SyncCursor.stream == stream
-            )
-        ).first()
-        return row.value if row and row.value else None
-
-    @staticmethod
-    def put(session: Session, connection: Connection, stream: str, value: str) -> None:
-        row = session.exec(
-            select(SyncCursor).where(
-                SyncCursor.connection_id == connection.id, SyncCursor.stream == stream
-            )
-        ).first()
-        row = row or SyncCursor(
-            account_id=connection.account_id, connection_id=connection.id, stream=stream
-        )
-        row.value = value
-        row.updated_at = utcnow()
-        session.add(row)
 
 
 @dataclass

@@ -1,6 +1,23 @@
 """The connector SDK: everything a connector needs, from one stable module.
 
-Shipped connectors use exactly this surface. See ``docs/connectors.md``.
+Shipped connectors and third-party packages use exactly this surface (``from connectors.sdk
+import ...``); the submodules are implementation detail. ``docs/connectors.md`` is the tutorial
+and the reference. In short:
+
+- the contract: ``Connector`` (declared ``name``, ``capabilities``, ``streams``, ``Settings``,
+  ``webhooks``) and ``WebhookHandler``; ``Capability`` flags; ``Page``, ``AttributeUpdate``,
+  ``SegmentChange``, ``PushResult`` and friends;
+- settings: ``ConnectorSettings`` (``SecretStr`` fields are secrets), ``SettingField``,
+  ``InvalidSettings``;
+- records and events the core accepts: ``CustomerRecord``, ``OrderRecord``, ``ContactRecord``,
+  ``OrderUpserted``, ...;
+- HTTP: ``HttpClient`` with one ``RetryPolicy`` (429/5xx, ``Retry-After``), ``ApiError``,
+  ``AuthError``, ``RetriableError``; paginators with loop detection;
+- cursors: ``CursorStore`` (the sync runner owns it; connectors only yield cursors);
+- discovery: ``installed()``, ``connector_class()``, entry-point group ``GROUP``.
+
+For tests: the conformance suite ``connectors.sdk.conformance`` (needs pytest) and the
+fake-server base ``connectors.sdk.fakes.FakePlatform``; neither is imported here.
 """
 
 from connectors.sdk.base import (
@@ -9,17 +26,20 @@ from connectors.sdk.base import (
     Connector,
     ConnectorSettings,
     ContactRef,
+    InvalidSettings,
     IssuedReward,
     LoyaltyEvent,
     Page,
     PushResult,
     REQUEST_PATH_HEADER,
     SegmentChange,
+    SettingField,
     Unsupported,
     WebhookDelivery,
     WebhookHandler,
     WebhookRejected,
 )
+from connectors.sdk.cursors import CursorStore
 from connectors.sdk.http import (
     ApiError,
     AuthError,
@@ -36,7 +56,9 @@ from connectors.sdk.paging import (
     PageNumberPaginator,
     PaginationLoop,
 )
+from connectors.sdk.registry import GROUP, Installed, connector_class, installed
 from integration.records import (
+    AnyEvent,
     Consent,
     ConnectionRemoved,
     ConsentChanged,
@@ -52,6 +74,7 @@ from integration.records import (
     OrderLineRecord,
     OrderRecord,
     OrderUpserted,
+    Record,
     RefundCreated,
     RefundRecord,
     ReviewApproved,
@@ -61,14 +84,15 @@ from integration.records import (
 from integration.models.orders import OrderStatus
 
 __all__ = [
-    "ApiError", "AttributeUpdate", "AuthError", "CallStats", "Capability", "ConnectionRemoved",
-    "Connector", "ConnectorSettings", "Consent", "ConsentChanged", "ContactRecord", "ContactRef",
-    "ContactUpserted", "CustomerDataRequested", "CustomerRecord", "CustomerRedactRequested",
-    "CustomerUpserted", "EmailChanged", "Event", "HttpClient", "IssuedReward",
-    "JsonCursorPaginator", "LinkHeaderPaginator", "LoyaltyEvent", "OrderDeleted",
-    "OrderLineRecord", "OrderRecord", "OrderStatus", "OrderUpserted", "Page",
-    "PageNumberPaginator", "PaginationLoop", "PushResult", "REQUEST_PATH_HEADER", "RefundCreated", "RefundRecord",
-    "RetriableError", "RetryPolicy", "ReviewApproved", "RewardRequest", "SegmentChange",
-    "Unsupported", "WebhookDelivery", "WebhookHandler", "WebhookRejected", "normalize_email",
+    "GROUP", "AnyEvent", "ApiError", "AttributeUpdate", "AuthError", "CallStats", "Capability",
+    "ConnectionRemoved", "Connector", "ConnectorSettings", "Consent", "ConsentChanged",
+    "ContactRecord", "ContactRef", "ContactUpserted", "CursorStore", "CustomerDataRequested",
+    "CustomerRecord", "CustomerRedactRequested", "CustomerUpserted", "EmailChanged", "Event",
+    "HttpClient", "Installed", "InvalidSettings", "IssuedReward", "JsonCursorPaginator",
+    "LinkHeaderPaginator", "LoyaltyEvent", "OrderDeleted", "OrderLineRecord", "OrderRecord",
+    "OrderStatus", "OrderUpserted", "Page", "PageNumberPaginator", "PaginationLoop", "PushResult",
+    "REQUEST_PATH_HEADER", "Record", "RefundCreated", "RefundRecord", "RetriableError", "RetryPolicy", "ReviewApproved",
+    "RewardRequest", "SegmentChange", "SettingField", "Unsupported", "WebhookDelivery",
+    "WebhookHandler", "WebhookRejected", "connector_class", "installed", "normalize_email",
     "parse_retry_after", "raise_for_status",
 ]

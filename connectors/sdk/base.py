@@ -16,13 +16,14 @@ marketing consent.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, SecretStr
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
 from connectors.sdk.http import CallStats, RetryPolicy
 from integration.records import Event, Record, RewardRequest
@@ -44,8 +45,50 @@ class Unsupported(NotImplementedError):
     """Raised by a contract method the connector did not declare a capability for."""
 
 
+@dataclass(frozen=True)
+class SettingField:
+    """One declared setting, as an admin form or ``sadakat connectors list`` shows it."""
+
+    name: str
+    type: str
+    required: bool
+    secret: bool
+    default: Any = None
+    description: str = ""
+
+
+class InvalidSettings(ValueError):
+    """Settings a merchant entered were refused; ``problems`` maps each field to its reason."""
+
+    def __init__(self, connector: str, problems: dict[str, str]) -> None:
+        self.problems = problems
+        details = "; ".join(f"{name}: {reason}" for name, reason in problems.items())
+        super().__init__(f"invalid {connector} settings: {details}")
+
+
+def _type_name(annotation: Any) -> str:
+    """``SecretStr | None`` rather than ``pydantic.types.SecretStr | None``."""
+    if isinstance(annotation, type):
+        return annotation.__name__
+    return re.sub(r"\b(?:\w+\.)+(\w+)", r"\1", str(annotation).replace("typing.", ""))
+
+
 class ConnectorSettings(BaseModel):
-    """Base of a connector's settings. Mark secrets with ``SecretStr``."""
+    """Base of a connector's settings: declare fields with types, defaults and validation.
+
+    Type a secret (API key, webhook signing secret) as ``SecretStr``: the core stores it
+    encrypted in ``Connection.credentials`` and it never appears in logs or ``repr``. Everything
+    else goes to the plain ``Connection.settings`` JSON. Add a ``Field(description=...)`` to
+    explain a field, and pydantic validators (``Field(ge=1)``, ``@field_validator``) to refuse
+    bad values at connection time rather than at the first sync. Unknown keys are refused.
+
+    Example::
+
+        class Settings(ConnectorSettings):
+            base_url: str = Field(description="https://shop.example.com")
+            api_key: SecretStr = Field(min_length=8)
+            page_size: int = Field(default=50, ge=1, le=100)
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -56,14 +99,44 @@ class ConnectorSettings(BaseModel):
             if info.annotation is SecretStr or info.annotation == SecretStr | None
         }
 
+    @classmethod
+    def fields(cls) -> list[SettingField]:
+        """The declared settings, in declaration order, with their secret flag."""
+        secrets = cls.secret_fields()
+        return [
+            SettingField(
+                name=name,
+                type=_type_name(info.annotation),
+                required=info.is_required(),
+                secret=name in secrets,
+                default=None if info.is_required() else info.get_default(call_default_factory=True),
+                description=info.description or "",
+            )
+            for name, info in cls.model_fields.items()
+        ]
+
+    @classmethod
+    def from_input(cls, data: Mapping[str, Any], connector: str = "connector") -> Self:
+        """Validate what a merchant entered; raise ``InvalidSettings`` naming each bad field."""
+        try:
+            return cls.model_validate(dict(data))
+        except ValidationError as exc:
+            problems = {
+                ".".join(str(part) for part in error["loc"]) or "settings": error["msg"]
+                for error in exc.errors()
+            }
+            raise InvalidSettings(connector, problems) from None
+
     def split(self) -> tuple[dict[str, Any], dict[str, Any]]:
         """(plain settings, secrets) as JSON-ready dicts, for ``Connection.settings`` and the
         encrypted ``Connection.credentials``."""
         secrets = self.secret_fields()
+        dumped = self.model_dump(mode="json")  # URLs, dates, decimals become JSON values
         plain, hidden = {}, {}
-        for name, value in self.model_dump(mode="python").items():
+        for name, value in dumped.items():
             if name in secrets:
-                hidden[name] = value.get_secret_value() if isinstance(value, SecretStr) else value
+                secret = getattr(self, name)
+                hidden[name] = secret.get_secret_value() if isinstance(secret, SecretStr) else secret
             else:
                 plain[name] = value
         return plain, hidden
@@ -179,6 +252,25 @@ class WebhookHandler:
 
 
 class Connector:
+    """Base of every connector. Subclass it, declare the class attributes, and override only the
+    methods your ``capabilities`` promise; the core never calls the others.
+
+    The core builds a connector from a stored connection with ``from_stored`` (settings plus
+    decrypted secrets) and a ``RetryPolicy``; pass ``self.policy`` to your ``HttpClient`` (or
+    wrap SDK calls in ``self.policy.call``) so retries, ``Retry-After`` and call statistics are
+    shared with the job that runs you.
+
+    Declared attributes:
+
+    - ``name``: the platform key, equal to the entry-point name (``Connection.platform``).
+    - ``title``/``version``: shown by ``sadakat connectors list``.
+    - ``capabilities``: what the connector can do (``Capability`` flags).
+    - ``streams``: what ``pull`` accepts, e.g. ``("customers", "orders")``.
+    - ``Settings``: a ``ConnectorSettings`` subclass (secrets typed ``SecretStr``).
+    - ``webhooks``: a ``WebhookHandler`` instance if the platform sends webhooks.
+    - ``push_batch_size``: the platform's real maximum items per write call.
+    """
+
     name: ClassVar[str]
     title: ClassVar[str] = ""
     version: ClassVar[str] = "0"
@@ -216,21 +308,35 @@ class Connector:
         """Make one cheap authenticated call; raise ``AuthError`` if the credentials fail."""
 
     def pull(self, stream: str, cursor: str | None) -> Iterator[Page[Any]]:
+        """Yield ``Page``s of records of ``stream`` from ``cursor`` (``None``: from the start).
+
+        Read in ascending order of modification; each page's ``cursor`` is where to resume
+        after it, and the last page's cursor is the watermark of the next incremental run.
+        Records are ``CustomerRecord``, ``OrderRecord`` or ``ContactRecord``, each with its
+        ``platform_id``.
+        """
         raise Unsupported(f"{self.name} cannot pull {stream}")
 
     def push_attributes(self, updates: Sequence[AttributeUpdate]) -> PushResult:
+        """Write changed loyalty attributes; batch at ``push_batch_size``; report per-contact
+        refusals in ``PushResult.failed`` (they are retried next time) instead of raising."""
         raise Unsupported(f"{self.name} cannot push attributes")
 
     def push_segment(self, change: SegmentChange) -> PushResult:
+        """Add and remove contacts of one segment (tags, lists); never touch consent."""
         raise Unsupported(f"{self.name} cannot push segments")
 
     def push_events(self, events: Sequence[LoyaltyEvent]) -> PushResult:
+        """Send loyalty events for flows; ``LoyaltyEvent.id`` deduplicates a retried send."""
         raise Unsupported(f"{self.name} cannot push events")
 
     def issue_reward(self, request: RewardRequest) -> IssuedReward:
+        """Create the discount code or coupon of a redemption. Raise ``ApiError`` if the
+        platform refuses (the points are given back), ``RetriableError`` if it may work later."""
         raise Unsupported(f"{self.name} cannot issue rewards")
 
     def erase_contact(self, contact: ContactRef) -> None:
+        """Delete a contact on the platform for a redaction request."""
         raise Unsupported(f"{self.name} cannot erase contacts")
 
     def register_webhooks(self, base_url: str) -> list[str]:

@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, current_app, request
 from pydantic import ValidationError
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from connectors.sdk import ApiError
 from connectors.woocommerce.connector import INSECURE_HTTP, WooCommerceSettings, normalize_site
@@ -41,7 +41,7 @@ def runtime() -> Runtime:
     return current_app.extensions["sadakat"]
 
 
-def begin_authorization(session, *, account_id: int, site_url: str, public_url: str,
+def begin_authorization(session: Session, *, account_id: int, site_url: str, public_url: str,
                         allow_insecure_http: bool = False) -> str:
     """Record a pending request and return the URL to send the merchant to."""
     site = normalize_site(site_url)
@@ -59,7 +59,7 @@ def begin_authorization(session, *, account_id: int, site_url: str, public_url: 
     return f"{site}/wc-auth/v1/authorize?{query}"
 
 
-def _pending(session, nonce: str) -> WooAuthRequest | None:
+def _pending(session: Session, nonce: str) -> WooAuthRequest | None:
     return session.exec(
         select(WooAuthRequest).where(WooAuthRequest.nonce == nonce).with_for_update()
     ).first()

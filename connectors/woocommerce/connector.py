@@ -26,7 +26,7 @@ import json
 import logging
 import re
 import secrets
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -120,6 +120,8 @@ class WooCommerceConnector(Connector):
     Settings = WooCommerceSettings
     webhooks = WooCommerceWebhooks()
     push_batch_size = BATCH_LIMIT
+    # Records per pull request: WooCommerce's maximum; smaller only in tests of paging.
+    page_size: int = PER_PAGE
 
     settings: WooCommerceSettings
 
@@ -178,8 +180,8 @@ class WooCommerceConnector(Connector):
         paginator = PageNumberPaginator()
         while True:
             try:
-                response = self._call("get", endpoint, params={**params, "per_page": PER_PAGE,
-                                                               "page": page})
+                response = self._call("get", endpoint, params={
+                    **params, "per_page": self.page_size, "page": page})
             except ApiError as exc:
                 # Resuming past the end (orders deleted meanwhile): nothing left to read.
                 if exc.status == 400 and "rest_post_invalid_page_number" in exc.body:
@@ -200,7 +202,7 @@ class WooCommerceConnector(Connector):
         if since:
             params.update(modified_after=since, dates_are_gmt="true")
         for rows, nxt, _ in self._pages("orders", params, state.get("page") or 1):
-            records = [order_record(row) for row in rows]
+            records = _mapped(order_record, rows, "order")
             stamps = [row["date_modified_gmt"] for row in rows if row.get("date_modified_gmt")]
             high = max([high, *stamps], key=lambda s: s or "") or None
             if nxt is not None:
@@ -215,7 +217,7 @@ class WooCommerceConnector(Connector):
         params = {"orderby": "id", "order": "asc"}
         start = state.get("page") or state.get("resume") or 1
         for rows, nxt, total in self._pages("customers", params, start):
-            records = [customer_record(row) for row in rows]
+            records = _mapped(customer_record, rows, "customer")
             if nxt is not None:
                 yield Page(records, json.dumps({"page": nxt}))
             else:
@@ -330,6 +332,19 @@ class WooCommerceConnector(Connector):
             kept[str(hook_id)] = SecretStr(secret)
         self.settings = self.settings.model_copy(update={"webhook_secrets": kept})
         return list(TOPICS)
+
+
+def _mapped(mapper: Callable[[dict[str, Any]], Any], rows: list[dict[str, Any]], kind: str
+            ) -> list[Any]:
+    """Map a page; a record WooCommerce sent malformed is logged and skipped, so one bad row
+    cannot stop every future sync at the same page (its webhook keeps it in the inbox)."""
+    records = []
+    for row in rows:
+        try:
+            records.append(mapper(row))
+        except ValueError as exc:
+            log.error("WooCommerce %s %s skipped: %s", kind, row.get("id"), exc)
+    return records
 
 
 def _explain(method: str, endpoint: str, exc: ApiError) -> str:

@@ -145,3 +145,10 @@ def test_key_hand_over_only_for_a_pending_request(engine, account, server):
     declined = requests.get(f"{server.url}/woocommerce/auth/return?success=0&user_id={nonce}",
                             timeout=10)
     assert "did not grant access" in declined.text
+
+
+def test_a_malformed_record_is_skipped_not_fatal(connector, fake, caplog):
+    fake.store.o_patches[5] = {"date_created_gmt": None}  # damaged by some plugin
+    orders = [r for page in connector.pull("orders", None) for r in page.records]
+    assert len(orders) == 149 and "5" not in {o.platform_id for o in orders}
+    assert "WooCommerce order 5 skipped" in caplog.text

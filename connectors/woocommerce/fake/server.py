@@ -146,6 +146,7 @@ class FakeWooCommerce:
         self._thread: threading.Thread | None = None
         self._outbox: queue.Queue[tuple[str, int] | None] = queue.Queue()
         self._sender: threading.Thread | None = None
+        self.prefix = f"/shop-{secrets.token_hex(4)}"
         self.url = ""
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -153,7 +154,8 @@ class FakeWooCommerce:
     def __enter__(self) -> FakeWooCommerce:
         self._server = make_server("127.0.0.1", 0, self.wsgi, threaded=True,
                                    request_handler=_QuietHandler)
-        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        # WordPress in a folder of its own, so two fakes on the same (reused) port are two sites.
+        self.url = f"http://127.0.0.1:{self._server.server_port}{self.prefix}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         self._sender = threading.Thread(target=self._send_queued, daemon=True)
@@ -284,7 +286,8 @@ class FakeWooCommerce:
 
     def wsgi(self, environ, start_response):
         request = Request(environ)
-        self.requests.append((request.method, request.path, dict(request.args)))
+        self.requests.append((request.method, request.path.removeprefix(self.prefix),
+                              dict(request.args)))
         injected = self._injected(request)
         response = injected or self._route(request)
         return response(environ, start_response)
@@ -309,7 +312,9 @@ class FakeWooCommerce:
         return None
 
     def _route(self, request: Request) -> Response:
-        path = request.path
+        if not request.path.startswith(f"{self.prefix}/"):
+            return error(404, "rest_no_route", "No route was found matching the URL and request method.")
+        path = request.path.removeprefix(self.prefix)
         if path == "/wc-auth/v1/authorize":
             return self._authorize(request)
         if not path.startswith(API):

@@ -64,6 +64,7 @@ class Store:
         self.o_buyer = buyers
         self.o_refunds: dict[int, list[dict[str, Any]]] = {}
         self.o_deleted: set[int] = set()
+        self.o_patches: dict[int, dict[str, Any]] = {}  # fields served as given (plugin damage)
         self.next_refund_id = 10_000_000
         self.version = 0  # bumped on every change, so cached listings are rebuilt
 
@@ -164,7 +165,7 @@ class Store:
             cid, email, first = 0, f"guest{-buyer}@example.net", FIRST[-buyer % len(FIRST)]
         created, modified = iso(self.o_created[oid - 1]), iso(self.o_modified[oid - 1])
         paid = status in ("processing", "completed", "refunded")
-        return {
+        data = {
             "id": oid, "parent_id": 0, "number": str(oid), "order_key": f"wc_order_{oid:08x}",
             "created_via": "checkout", "version": "9.4.0", "status": status,
             "currency": self.currency, "date_created": created, "date_created_gmt": created,
@@ -183,6 +184,7 @@ class Store:
             "meta_data": [], "line_items": lines, "tax_lines": [], "shipping_lines": [],
             "fee_lines": [], "coupon_lines": coupons, "refunds": refunds,
         }
+        return data | self.o_patches.get(oid, {})
 
     def add_order(self, buyer: int, status: str, now: int) -> int:
         """``buyer``: a customer id, or minus a guest number."""

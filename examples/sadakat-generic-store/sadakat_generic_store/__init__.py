@@ -1,0 +1,1 @@
+"""Sadakat connector for stores that send Standard Webhooks and expose a paged REST export."""

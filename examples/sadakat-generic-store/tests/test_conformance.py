@@ -1,0 +1,7 @@
+"""This package passes Sadakat's connector conformance suite."""
+
+from sadakat_generic_store.testing import GenericStoreConformance
+
+
+class TestGenericStoreConformance(GenericStoreConformance):
+    pass
