@@ -59,6 +59,9 @@ else:
     from flask import Flask
 
     class Bare(Server):
+        def _post_worker_init(self, worker):
+            pass  # no embedded inbox worker: there is no inbox
+
         def load(self):
             app = Flask("bare")
 

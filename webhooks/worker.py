@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, update
@@ -32,6 +33,7 @@ from webhooks.turns import write_turn
 log = logging.getLogger(__name__)
 PURGE_EVERY = timedelta(hours=1)
 SQLITE_BATCH = 10
+SQLITE_BATCH_SECONDS = 0.05
 
 
 def backoff(settings: InboxSettings, attempts: int) -> timedelta:
@@ -120,17 +122,23 @@ def process_batch(runtime: Runtime, now: datetime | None = None) -> int:
     """Claim and process due rows in one transaction; returns how many (0: nothing due).
 
     PostgreSQL: one row per transaction, so concurrent workers hold few row locks at a time.
-    SQLite: ``SQLITE_BATCH`` rows, each in its own savepoint; there is one writer at a time
-    anyway and a commit per row would only add overhead.
+    SQLite: up to ``SQLITE_BATCH`` rows, each in its own savepoint, but no longer than
+    ``SQLITE_BATCH_SECONDS``: there is one writer at a time, so a commit per row only adds
+    overhead, while a long batch would keep webhook requests waiting for the write lock.
     """
     sqlite = is_sqlite(runtime.engine)
     if sqlite and _nothing_due(runtime, now or utcnow()):
         return 0
     with write_turn(runtime.engine), write_session(runtime.engine) as session:
         rows = _claim(session, now or utcnow(), SQLITE_BATCH if sqlite else 1)
+        until = time.monotonic() + SQLITE_BATCH_SECONDS
+        done = 0
         for row in rows:
             process_row(session, row, runtime.settings.inbox, now or utcnow())
-        return len(rows)
+            done += 1
+            if time.monotonic() > until:
+                break
+        return done
 
 
 def drain(runtime: Runtime, now: datetime | None = None) -> int:
