@@ -157,8 +157,16 @@ main.add_command(api_group)
 from integration.admin.cli import admin_group  # noqa: E402
 
 main.add_command(admin_group)
-from jobs.cli import jobs, scheduler  # noqa: E402  (feature commands register below)
+from integration.connector_cli import connector_group, connectors_group  # noqa: E402
 
+main.add_command(connectors_group)
+main.add_command(connector_group)
+
+from integration.portability.cli import export_command, import_command  # noqa: E402
+main.add_command(import_command)
+main.add_command(export_command)
+
+from jobs.cli import jobs, scheduler  # noqa: E402
 main.add_command(scheduler)
 main.add_command(jobs)
 from integration.analytics.cli import report  # noqa: E402
@@ -175,10 +183,7 @@ from connectors.shopify.cli import shopify_cli  # noqa: E402  (registers `sadaka
 
 main.add_command(shopify_cli)
 from connectors.woocommerce.cli import woocommerce  # noqa: E402
-from integration.connector_cli import connector_group, connectors_group  # noqa: E402
 
-main.add_command(connectors_group)
-main.add_command(connector_group)
 main.add_command(woocommerce)
 
 if __name__ == "__main__":

@@ -1,4 +1,8 @@
-"""``sadakat scheduler`` and ``sadakat jobs list/runs/run``."""
+"""``sadakat scheduler`` and ``sadakat jobs list/runs/run``.
+
+Commands get ``integration.cli.Context`` through ``click.pass_obj`` (importing it would be a
+cycle: ``integration.cli`` registers these commands).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Column, Table
 from sqlmodel import select
 
-from integration.cli import Context, pass_context
 from integration.db import read_session
 from integration.models import JobRun, RunStatus
 
@@ -21,8 +24,8 @@ console = Console()
 @click.command()
 @click.option("--poll", default=5.0, show_default=True,
               help="Seconds between attempts to take over as the active scheduler.")
-@pass_context
-def scheduler(ctx: Context, poll: float) -> None:
+@click.pass_obj
+def scheduler(ctx, poll: float) -> None:
     """Run the scheduled jobs (one active scheduler per database; others stand by)."""
     from jobs.scheduler import SchedulerService
 
@@ -40,8 +43,8 @@ def jobs() -> None:
 
 
 @jobs.command("list")
-@pass_context
-def jobs_list(ctx: Context) -> None:
+@click.pass_obj
+def jobs_list(ctx) -> None:
     """The jobs, how often they run, and how their last run went."""
     from jobs.registry import all_jobs
 
@@ -63,8 +66,8 @@ def jobs_list(ctx: Context) -> None:
 @click.option("--job", "job_name", help="Only this job.")
 @click.option("--status", type=click.Choice([s.value for s in RunStatus]))
 @click.option("--limit", default=20, show_default=True)
-@pass_context
-def jobs_runs(ctx: Context, job_name: str | None, status: str | None, limit: int) -> None:
+@click.pass_obj
+def jobs_runs(ctx, job_name: str | None, status: str | None, limit: int) -> None:
     """Recent runs, newest first."""
     query = select(JobRun).order_by(JobRun.id.desc()).limit(limit)  # type: ignore[union-attr]
     if job_name:
@@ -93,8 +96,8 @@ def _styled(status: str) -> str:
 
 @jobs.command("run")
 @click.argument("name")
-@pass_context
-def jobs_run(ctx: Context, name: str) -> None:
+@click.pass_obj
+def jobs_run(ctx, name: str) -> None:
     """Run job NAME now; per-connection jobs take NAME:CONNECTION_ID (e.g. sync:3)."""
     from jobs.registry import UnknownJob
     from jobs.runs import run_job

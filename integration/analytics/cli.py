@@ -1,4 +1,8 @@
-"""``sadakat report``: the analytics report as terminal tables, CSV or JSON."""
+"""``sadakat report``: the analytics report as terminal tables, CSV or JSON.
+
+Commands get ``integration.cli.Context`` through ``click.pass_obj`` (importing it would be a
+cycle: ``integration.cli`` registers these commands).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,6 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from integration.cli import Context, pass_context
 from integration.db import read_session
 from integration.analytics.report import Report, build_report
 
@@ -31,8 +34,8 @@ def _date(value: str | None) -> datetime | None:
               show_default=True)
 @click.option("--section", type=click.Choice(Report.SECTIONS), multiple=True,
               help="Sections to print (default: all; CSV takes exactly one).")
-@pass_context
-def report(ctx: Context, account_id: int, period: str, since: str | None, until: str | None,
+@click.pass_obj
+def report(ctx, account_id: int, period: str, since: str | None, until: str | None,
            fmt: str, section: tuple[str, ...]) -> None:
     """Repeat rate, AOV, frequency, members vs non-members, points, tiers and cohorts."""
     from integration.models import Account

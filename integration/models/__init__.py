@@ -24,6 +24,7 @@ from integration.models.segments import (
 from integration.models.tenancy import Account, Connection, ConnectionStatus, SyncCursor
 from webhooks.models import DataExport, InboxDelivery, InboxStatus  # noqa: E402  (webhook inbox)
 from connectors.woocommerce.models import WooAuthRequest  # noqa: E402,F401  (table registration)
+from integration.portability.models import ImportRef  # noqa: E402,F401  (registers import_ref)
 
 __all__ = [
     "AbandonedCheckout",

@@ -1,4 +1,8 @@
-"""``sadakat segments load/list``: segment definitions from a TOML or JSON file."""
+"""``sadakat segments load/list``: segment definitions from a TOML or JSON file.
+
+Commands get ``integration.cli.Context`` through ``click.pass_obj`` (importing it would be a
+cycle: ``integration.cli`` registers these commands).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,6 @@ from rich.console import Console
 from rich.table import Table
 from sqlmodel import select
 
-from integration.cli import Context, pass_context
 from integration.db import read_session, write_session
 from integration.errors import RuleError
 from integration.models import Account, Segment
@@ -25,8 +28,8 @@ def segments() -> None:
 @segments.command("load")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--account", "account_id", type=int, required=True)
-@pass_context
-def segments_load(ctx: Context, path: str, account_id: int) -> None:
+@click.pass_obj
+def segments_load(ctx, path: str, account_id: int) -> None:
     """Create or update the segments defined in PATH (TOML, or JSON if it ends in .json)."""
     try:
         definitions = read_definitions(path)
@@ -42,8 +45,8 @@ def segments_load(ctx: Context, path: str, account_id: int) -> None:
 
 @segments.command("list")
 @click.option("--account", "account_id", type=int, required=True)
-@pass_context
-def segments_list(ctx: Context, account_id: int) -> None:
+@click.pass_obj
+def segments_list(ctx, account_id: int) -> None:
     table = Table("id", "name", "kind", "members", "computed", "active")
     with read_session(ctx.runtime.engine) as session:
         for seg in session.exec(select(Segment).where(Segment.account_id == account_id)

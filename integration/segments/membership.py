@@ -67,10 +67,19 @@ def _collect_changed(session: Session, account_id: int, since: datetime) -> int:
                 Order.customer_id.is_not(None))),  # type: ignore[union-attr]
         ),
     )
-    return session.execute(
+    count = session.execute(
         insert(SegmentScratch.__table__).from_select(["segment_id", "customer_id"], changed),
         execution_options=COUNTED,
     ).rowcount
+    _analyze(session, "segment_scratch")
+    return count
+
+
+def _analyze(session: Session, tables: str) -> None:
+    """On PostgreSQL, fresh statistics for work tables just filled in this transaction, or the
+    planner takes them for empty and picks nested loops for the joins on them."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"ANALYZE {tables}"))
 
 
 def recompute_segments(session: Session, account_id: int, segments: list[Segment],
@@ -96,10 +105,7 @@ def recompute_segments(session: Session, account_id: int, segments: list[Segment
         session.execute(insert(scratch).from_select(
             ["segment_id", "customer_id"], select(literal(segment.id), fresh.c.id)))
 
-    if session.get_bind().dialect.name == "postgresql":
-        # Fresh statistics, or the planner takes a half-filled table for an empty one and
-        # picks nested loops for the anti-joins below.
-        session.execute(text("ANALYZE segment_scratch, segment_member"))
+    _analyze(session, "segment_scratch, segment_member")
     is_member = exists().where(member.c.segment_id == scratch.c.segment_id,
                                member.c.customer_id == scratch.c.customer_id)
     in_scratch = exists().where(scratch.c.segment_id == member.c.segment_id,

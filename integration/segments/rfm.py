@@ -122,8 +122,9 @@ def _clear_without_orders(session: Session, account_id: int, only: str | None) -
         UPDATE customer_insight SET orders = 0, spend = 0, last_order_days = NULL,
             first_order_days = NULL, discounted_orders = 0, rfm_r = NULL, rfm_f = NULL, rfm_m = NULL, rfm_group = NULL
         WHERE account_id = :account_id AND rfm_group IS NOT NULL{restrict}
-          AND customer_id NOT IN (SELECT customer_id FROM orders WHERE account_id = :account_id
-                                  AND customer_id IS NOT NULL AND status IN ({states}))
+          AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.account_id = :account_id
+                          AND o.customer_id = customer_insight.customer_id
+                          AND o.status IN ({states}))
     """), {"account_id": account_id})
 
 
