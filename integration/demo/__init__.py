@@ -13,6 +13,7 @@ from __future__ import annotations
 import random
 import secrets
 import shutil
+import signal
 import threading
 from contextlib import ExitStack, contextmanager
 from decimal import Decimal
@@ -220,6 +221,9 @@ def _config_toml(settings: Settings) -> str:
 
 
 def _wait_for_interrupt() -> None:
+    # A shell that starts a job in the background makes it ignore SIGINT; the demo promises
+    # that Ctrl-C (or ``kill -INT``) stops it wherever it was started.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

@@ -23,7 +23,7 @@ from connectors.mailchimp.fake import FakeMailchimp
 from connectors.sdk import Connector, ConnectorSettings
 from connectors.shopify.connector import ShopifySettings
 from connectors.shopify.fake import FakeShopify
-from connectors.shopify.fake.store import CUSTOMER_BASE, ORDER_BASE, iso
+from connectors.shopify.fake.store import ORDER_BASE, iso
 from connectors.shopify.install import connect_shop
 from connectors.woocommerce.auth import begin_authorization
 from connectors.woocommerce.fake import FakeWooCommerce
@@ -167,12 +167,7 @@ def _rest_order(store: Any, index: int) -> dict[str, Any]:
         "total_shipping_price_set": {"shop_money": {"amount": str(facts["shipping"]),
                                                     "currency_code": store.currency}},
         "discount_codes": [{"code": code} for code in facts["codes"]],
-        "customer": {
-            "id": CUSTOMER_BASE + owner, "email": customer["email"],
-            "first_name": customer["firstName"], "last_name": customer["lastName"],
-            "state": "enabled", "created_at": customer["createdAt"],
-            "updated_at": customer["updatedAt"],
-        } if customer else None,
+        "customer": store.rest_customer(owner) if customer else None,
         "line_items": [
             {"product_id": int(product["id"].rsplit("/", 1)[-1]), "title": product["title"],
              "sku": f"SKU-{product['id'].rsplit('/', 1)[-1]}", "quantity": quantity,
