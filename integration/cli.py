@@ -151,6 +151,15 @@ def demo(directory: str, customers: int, port: int, seed: int, serve: bool) -> N
     run_demo(directory, customers=customers, port=port, serve=serve, seed=seed, console=console)
 
 
+if __name__ == "__main__":
+    # ``python -m integration.cli``: run the imported module's group, where every command below
+    # is registered. Registering here would import this file a second time, half-built, from the
+    # command modules that import it (a circular import).
+    from integration.cli import main as registered
+
+    registered()
+
+
 from integration.api.cli import api_group  # noqa: E402
 
 main.add_command(api_group)
@@ -185,11 +194,3 @@ main.add_command(shopify_cli)
 from connectors.woocommerce.cli import woocommerce  # noqa: E402
 
 main.add_command(woocommerce)
-
-if __name__ == "__main__":
-    # ``python -m integration.cli``: run the imported module's group, where every command above
-    # is registered. Registering here would import this file a second time, half-built, from the
-    # command modules that import it (a circular import).
-    from integration.cli import main as registered
-
-    registered()
