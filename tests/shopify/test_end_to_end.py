@@ -4,6 +4,7 @@ as metafields and segments as tags → a reward redeemed into a discount code.""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 from sqlmodel import func, select
@@ -12,7 +13,7 @@ from connectors.sdk import ContactRef, SegmentChange
 from connectors.shopify.connector import WEBHOOK_TOPICS
 from connectors.shopify.fake.store import CUSTOMER_BASE, ORDER_BASE
 from integration import ledger
-from integration.db import write_session
+from integration.db import utcnow, write_session
 from integration.fulfilment import fulfil_redemption
 from integration.models import (
     Customer,
@@ -95,7 +96,8 @@ def test_install_sync_push_and_redeem(engine, session, fake, installed):
     assert ledger.check_account(session, aid).ok
 
     # Points pushed as metafields, only what changed.
-    report = push_attributes(engine, cid, connector)
+    now = utcnow() + timedelta(minutes=1)  # one clock for both pushes: pending points mature
+    report = push_attributes(engine, cid, connector, now=now)
     assert report.result.failed == []
     assert report.result.sent == store.customer_count  # every Shopify customer, guests skipped
     assert report.result.skipped == report.changed - store.customer_count
@@ -108,7 +110,7 @@ def test_install_sync_push_and_redeem(engine, session, fake, installed):
     pushed = session.exec(select(PushState).where(PushState.customer_id == member.id)).one()
     assert kind == "number_integer" and int(value) == pushed.attributes["points_balance"]
     calls = len(fake.graphql_requests())
-    assert push_attributes(engine, cid, connector).changed == 0
+    assert push_attributes(engine, cid, connector, now=now).changed == 0
     assert len(fake.graphql_requests()) == calls  # nothing changed, nothing sent
 
     # Segments as prefixed tags; the merchant's own tags are left alone.

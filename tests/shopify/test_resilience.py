@@ -46,7 +46,7 @@ def test_bulk_sync_resumes_after_a_cut_download(engine, box, session, fake):
     # Cut in the 3rd page: a page is handed over once the next one is read (the last page must
     # carry the watermark), so one page of 20 is committed.
     fake.inject("cut", target="bulk-file", after=50)
-    with pytest.raises(Exception):
+    with pytest.raises(RetriableError, match="ended after 50 of 60 objects"):
         sync_stream(engine, installed.connection_id,
                     ShopifyConnector(settings, policy=fast_policy()), "customers")
     session.rollback()

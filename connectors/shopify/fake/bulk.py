@@ -97,10 +97,11 @@ class BulkOperations:
                 "url": None, "partialDataUrl": None, "query": query, "type": "QUERY",
             }
             self.operations[operation_id] = operation
+            answer = dict(operation)  # as created: the export has not started yet
         thread = threading.Thread(target=self._run, args=(operation_id, root, group_objects),
                                   daemon=True, name="fake-shopify-bulk")
         thread.start()
-        return dict(operation), []
+        return answer, []
 
     def _set(self, operation_id: str, **changes: Any) -> None:
         with self.lock:
