@@ -28,6 +28,7 @@ from integration import ledger
 from integration.appendrows import append_row, flush_rows
 from integration.models.fast import new_row, set_fields
 from integration.db import utcnow
+from integration.ids import next_id
 from integration.identity import CustomerDirectory
 from integration.models import (
     Account,
@@ -40,6 +41,7 @@ from integration.models import (
     OrderStatus,
     Referral,
     Refund,
+    Tier,
 )
 from integration.privacy import erase_connection, export_customer, redact_customer
 from integration.program import ProgramSettings, program_of
@@ -100,6 +102,7 @@ class Context:
     refund_ids: dict[str, set[str]] = field(default_factory=dict)
     pending_referrals: set[str] = field(default_factory=set)
     touched: dict[int, Customer] = field(default_factory=dict)  # id(customer) -> customer
+    tiers: dict[int, Tier] = field(default_factory=dict)
 
     def preload(self, events: Sequence[Event]) -> None:
         platform_ids, emails, order_ids = set(), set(), set()
@@ -118,6 +121,7 @@ class Context:
                 emails.add(buyer.email)
         platform_ids.discard(None)
         emails.discard(None)
+        self.tiers = {t.id: t for t in ledger.tiers_of(self.session, self.account.id)}
         self.customers.preload(platform_ids, emails)
         self._load_orders(order_ids)
         if emails:
@@ -165,7 +169,8 @@ class Context:
         return self.orders[platform_id]
 
     def new_order(self, **fields: Any) -> Order:
-        order = new_row(Order, account_id=self.account.id, connection_id=self.connection.id, **fields)
+        order = new_row(Order, id=next_id(self.session, Order), account_id=self.account.id,
+                        connection_id=self.connection.id, **fields)
         self.session.add(order)
         self.orders[order.platform_id] = order
         self.order_entries[order.platform_id] = []
@@ -218,7 +223,7 @@ def apply_events(
 
 
 def _evaluate_tiers(ctx: Context) -> None:
-    tiers = ledger.tiers_of(ctx.session, ctx.account.id)
+    tiers = sorted(ctx.tiers.values(), key=lambda tier: tier.threshold)
     if not tiers or not ctx.touched:
         return
     customers = list(ctx.touched.values())
@@ -322,7 +327,8 @@ def _settle(ctx: Context, order: Order, outcome: Outcome) -> Outcome:
     if customer not in outcome.customers:
         outcome.customers.append(customer)
     posted = ledger.settle_order(
-        ctx.session, ctx.program, order, customer, ctx.now, ctx.order_entries[order.platform_id]
+        ctx.session, ctx.program, order, customer, ctx.now, ctx.order_entries[order.platform_id],
+        ctx.tiers,
     )
     outcome.entries.extend(posted)
     earned = any(entry.kind == EntryKind.EARN for entry in posted)

@@ -17,7 +17,9 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from integration import scope
+from integration.appendrows import append_row
 from integration.db import utcnow
+from integration.ids import next_id
 from integration.models import Customer, CustomerIdentity
 from integration.models.fast import new_row, set_fields
 from integration.records import Consent, CustomerRecord
@@ -116,8 +118,8 @@ class CustomerDirectory:
             if not record.email and not record.platform_id:
                 return None, False
             customer = new_row(
-                Customer, account_id=self.account_id, email=record.email,
-                created_at=record.created_at or now,
+                Customer, id=next_id(self.session, Customer), account_id=self.account_id,
+                email=record.email, created_at=record.created_at or now,
             )
             self.session.add(customer)
             self._remember(customer)
@@ -131,14 +133,10 @@ class CustomerDirectory:
         """Record that this connection knows ``customer`` as ``platform_id``."""
         if self.by_platform_id(platform_id) is not None:
             return
-        identity = new_row(
-            CustomerIdentity,
-            account_id=self.account_id,
-            connection_id=self.connection_id,
-            platform_id=platform_id,
-        )
-        set_fields(identity, customer=customer)
-        self.session.add(identity)
+        append_row(self.session, CustomerIdentity, {
+            "account_id": self.account_id, "customer_id": customer.id,
+            "connection_id": self.connection_id, "platform_id": platform_id,
+        })
         self._remember(customer, platform_id)
 
     def _merge_profile(self, customer: Customer, record: CustomerRecord, now: datetime) -> None:

@@ -34,8 +34,6 @@ def _bonus(
 def award_signup(
     session: Session, program: ProgramSettings, customer: Customer, now: datetime | None = None
 ) -> LedgerEntry | None:
-    if program.bonuses.signup and customer.id is None:  # created in this transaction; the key needs its id
-        session.flush()
     return _bonus(
         session, customer, program.bonuses.signup, f"bonus:signup:{customer.id}", "signup bonus", now
     )
@@ -108,8 +106,6 @@ def complete_referral(
     if referral is None:
         return []
     now = now or utcnow()
-    if friend.id is None:  # created in this batch; its id is needed on the referral
-        session.flush()
     referral.status, referral.referee_id, referral.completed_at = "completed", friend.id, now
     session.add(referral)
     referrer = scope.get(session, Customer, friend.account_id, referral.referrer_id)

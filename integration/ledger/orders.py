@@ -88,11 +88,13 @@ def settle_order(
     customer: Customer,
     now: datetime | None = None,
     entries: list[LedgerEntry] | None = None,
+    tiers: dict[int, Tier] | None = None,
 ) -> list[LedgerEntry]:
     """Bring the order's entries in line with its state; returns the entries posted now.
 
     ``entries`` are the order's entries when the caller already holds them (batch application);
     entries posted here are appended to it, so a second settlement in the same batch sees them.
+    ``tiers`` (by id) saves a look-up of the customer's tier when the caller has them.
     """
     now = now or utcnow()
     entries = order_entries(session, order) if entries is None else entries
@@ -101,7 +103,7 @@ def settle_order(
     if earn is None:
         if order.status not in AWARD_STATES[program.award_on]:
             return posted
-        earn = _earn(session, program, order, customer, now)
+        earn = _earn(session, program, order, customer, now, tiers)
         posted.append(earn)
         entries.append(earn)
         set_fields(order, awarded_at=now)
@@ -151,11 +153,12 @@ def _earn(
     order: Order,
     customer: Customer,
     now: datetime,
+    tiers: dict[int, Tier] | None,
 ) -> LedgerEntry:
     multiplier = Decimal(1)
     tier_name = ""
     if customer.tier_id is not None:
-        tier = session.get(Tier, customer.tier_id)
+        tier = tiers.get(customer.tier_id) if tiers is not None else session.get(Tier, customer.tier_id)
         if tier is not None:
             multiplier, tier_name = tier.multiplier, tier.name
     base = eligible_base(order, program)
