@@ -6,11 +6,18 @@ import json
 import signal
 import threading
 
+from typing import TYPE_CHECKING
+
 import click
+from rich.console import Console
 from rich.table import Table
 from sqlmodel import func, select
 
-from integration.cli import Context, console, pass_context
+if TYPE_CHECKING:  # integration.cli imports this module to register the commands
+    from integration.cli import Context
+
+console = Console()
+pass_context = click.pass_obj  # the group's ``integration.cli.Context``
 
 
 @click.command()
