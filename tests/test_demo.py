@@ -27,7 +27,13 @@ from integration.models import (
     Tier,
 )
 from integration.settings import load_settings
+from tests.conftest import TEST_DATABASE
 from webhooks.models import InboxDelivery, InboxStatus
+
+
+pytestmark = pytest.mark.skipif(
+    TEST_DATABASE != "sqlite",
+    reason="the demo is SQLite-only by design (its own database file in the demo folder)")
 
 
 def _row(output: str, label: str) -> str:
@@ -58,12 +64,6 @@ def demo_run(tmp_path_factory):
     app = create_app(settings)
     yield result.output, app
     app.extensions["sadakat"].close()
-
-
-@pytest.fixture(autouse=True)
-def _sqlite_only(is_postgres):
-    if is_postgres:
-        pytest.skip("the demo is SQLite-only by design (its own database file in the demo folder)")
 
 
 def test_demo_summary_matches_database(demo_run):
