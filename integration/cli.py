@@ -137,13 +137,18 @@ def ledger_check(ctx: Context, account_id: int | None) -> None:
 
 @main.command()
 @click.option("--dir", "directory", default="sadakat-demo", show_default=True,
-              help="Where the demo keeps its SQLite database.")
-@click.option("--customers", default=300, show_default=True)
-def demo(directory: str, customers: int) -> None:
-    """Run the loyalty program on sample data, on SQLite, with no credentials."""
+              help="Where the demo keeps its SQLite database (emptied first).")
+@click.option("--customers", default=1500, show_default=True, type=click.IntRange(min=50),
+              help="Store customers, split between the fake Shopify and WooCommerce.")
+@click.option("--port", default=8000, show_default=True, help="Port of the admin page.")
+@click.option("--seed", default=7, show_default=True)
+@click.option("--serve/--no-serve", default=True, show_default=True,
+              help="Keep the admin page running after the summary (until Ctrl-C).")
+def demo(directory: str, customers: int, port: int, seed: int, serve: bool) -> None:
+    """Run Sadakat against fake Shopify, WooCommerce, Mailchimp and Klaviyo, on SQLite."""
     from integration.demo import run_demo
 
-    run_demo(directory, customers=customers, console=console)
+    run_demo(directory, customers=customers, port=port, serve=serve, seed=seed, console=console)
 
 
 if __name__ == "__main__":

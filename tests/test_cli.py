@@ -32,12 +32,6 @@ def test_db_upgrade_account_create_and_ledger_check(tmp_path, settings, session,
     assert "ok" in result.output
 
 
-def test_demo_runs_on_a_fresh_folder(tmp_path):
-    result = CliRunner().invoke(main, ["demo", "--dir", str(tmp_path / "demo"), "--customers", "40"])
-    assert result.exit_code == 0, result.output
-    assert "ledger check" in result.output and "ok" in result.output
-
-
 def test_keygen_prints_a_fernet_key():
     from cryptography.fernet import Fernet
 

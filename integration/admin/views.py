@@ -7,7 +7,6 @@ account is a 404. Every POST carries a CSRF token (Flask-WTF), checked before th
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
 from decimal import Decimal
 from functools import wraps
 from typing import Any
@@ -21,7 +20,7 @@ from werkzeug.security import check_password_hash
 
 from integration import ledger, scope
 from integration.admin import charts, i18n
-from integration.analytics.report import build_report
+from integration.analytics.dashboard import dashboard as dashboard_figures
 from integration.app import runtime
 from integration.db import read_session, utcnow, write_session
 from integration.errors import InsufficientPoints, NotFound, RuleError
@@ -30,7 +29,6 @@ from integration.models import (
     AdminUser,
     Connection,
     Customer,
-    CustomerInsight,
     LedgerEntry,
     Redemption,
     Reward,
@@ -103,28 +101,8 @@ def logout():
 @bp.get("/")
 @signed_in
 def dashboard(db: Session):
-    account = g.account
-    since = utcnow() - timedelta(days=365)
-    report = build_report(db, account.id, period="month", since=since)
-    totals = ledger.check_account(db, account.id)
-    members = db.exec(select(func.count()).select_from(Customer).where(
-        Customer.account_id == account.id, Customer.is_guest == False)).one()  # noqa: E712
-    clv = db.exec(select(func.avg(CustomerInsight.predicted_clv)).where(
-        CustomerInsight.account_id == account.id)).one()
-    member_revenue = sum(Decimal(str(p["member_revenue"])) for p in report.periods)
-    member_orders = sum(p["member_orders"] for p in report.periods)
-    other_revenue = sum(Decimal(str(p["non_member_revenue"])) for p in report.periods)
-    other_orders = sum(p["non_member_orders"] for p in report.periods)
-    repeat = [p["repeat_purchase_rate"] for p in report.periods if p["repeat_purchase_rate"] is not None]
-    kpis = {
-        "members": members,
-        "issued": totals.issued, "redeemed": totals.redeemed, "expired": totals.expired,
-        "redemption_rate": totals.redeemed / totals.issued if totals.issued else None,
-        "repeat_rate": sum(repeat) / len(repeat) if repeat else None,
-        "aov_members": member_revenue / member_orders if member_orders else None,
-        "aov_others": other_revenue / other_orders if other_orders else None,
-        "clv": clv,
-    }
+    figures = dashboard_figures(db, g.account.id)
+    kpis, report = figures.kpis, figures.report
     tier_chart = charts.bars([(row["tier"] or i18n.t("none"), row["customers"]) for row in report.tiers])
     points_chart = charts.bars([(row["period"], row["issued"]) for row in report.points])
     return render_template("admin/dashboard.html", kpis=kpis, tier_chart=tier_chart,
