@@ -90,5 +90,17 @@ def box(settings) -> SecretBox:
 
 
 @pytest.fixture
+def config_path(tmp_path, settings) -> str:
+    """A config.toml naming the test database, for commands run through the CLI."""
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f'[database]\nurl = "{settings.database.url}"\n'
+        f'[security]\nsecret_key = "{settings.security.secret_key}"\n'
+        f'encryption_key = "{settings.security.encryption_key}"\n'
+    )
+    return str(path)
+
+
+@pytest.fixture
 def is_postgres() -> bool:
     return TEST_DATABASE != "sqlite"

@@ -8,21 +8,11 @@ from integration.cli import main
 from tests.factories import order, place, shop
 
 
-def config_file(tmp_path, settings) -> str:
-    path = tmp_path / "config.toml"
-    path.write_text(
-        f'[database]\nurl = "{settings.database.url}"\n'
-        f'[security]\nsecret_key = "{settings.security.secret_key}"\n'
-        f'encryption_key = "{settings.security.encryption_key}"\n'
-    )
-    return str(path)
-
-
-def test_db_upgrade_account_create_and_ledger_check(tmp_path, settings, session, box):
+def test_db_upgrade_account_create_and_ledger_check(config_path, session, box):
     account, conn = shop(session, box)
     place(session, account, conn, order("1"))
     runner = CliRunner()
-    config = config_file(tmp_path, settings)
+    config = config_path
     result = runner.invoke(main, ["--config", config, "db", "upgrade"])
     assert result.exit_code == 0, result.output
     result = runner.invoke(main, ["--config", config, "account", "create", "CLI Shop", "--currency", "try"])
