@@ -14,10 +14,13 @@ from sqlmodel.sql.expression import SelectOfScalar
 from integration.errors import NotFound
 
 T = TypeVar("T", bound=SQLModel)
+MAX_ID = 2**63 - 1  # ids are 64-bit on PostgreSQL
 
 
 def get(session: Session, model: type[T], account_id: int, row_id: int, *, lock: bool = False) -> T:
     """Load ``model`` row ``row_id`` of ``account_id``; ``lock`` takes a row lock on PostgreSQL."""
+    if not 0 < row_id <= MAX_ID:  # ids from URLs: out of the column's range is simply absent
+        raise NotFound(f"{model.__name__.lower()} {row_id} not found")
     query = select(model).where(model.id == row_id, model.account_id == account_id)  # type: ignore[attr-defined]
     if lock:
         query = query.with_for_update()

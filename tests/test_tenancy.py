@@ -41,6 +41,8 @@ def test_scoped_reads_never_return_another_accounts_rows(session, two_shops):
     foreign = customer_of(session, b, "same@example.com")
     with pytest.raises(NotFound):
         scope.get(session, Customer, a.id, foreign.id)
+    with pytest.raises(NotFound):
+        scope.get(session, Customer, a.id, 2**70)  # beyond the id column, as from a URL
     assert all(c.account_id == a.id for c in session.exec(scope.rows(Customer, a.id)))
     assert all(o.account_id == a.id for o in session.exec(scope.rows(Order, a.id)))
     with pytest.raises(NotFound):
