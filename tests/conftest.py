@@ -97,6 +97,7 @@ def config_path(tmp_path, settings) -> str:
         f'[database]\nurl = "{settings.database.url}"\n'
         f'[security]\nsecret_key = "{settings.security.secret_key}"\n'
         f'encryption_key = "{settings.security.encryption_key}"\n'
+        '[logging]\nlevel = "ERROR"\n'
     )
     return str(path)
 

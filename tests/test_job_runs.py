@@ -125,28 +125,17 @@ def test_heartbeat_moves_while_running(settings, engine):
         quick.close()
 
 
-@pytest.fixture
-def config_file(tmp_path, settings):
-    path = tmp_path / "config.toml"
-    path.write_text(
-        f'[database]\nurl = "{settings.database.url}"\n'
-        f'[security]\nsecret_key = "{settings.security.secret_key}"\n'
-        f'encryption_key = "{settings.security.encryption_key}"\n'
-        '[logging]\nlevel = "ERROR"\n')
-    return str(path)
-
-
-def test_cli_run_list_and_runs(config_file):
+def test_cli_run_list_and_runs(config_path):
     runner = CliRunner()
-    ok = runner.invoke(main, ["--config", config_file, "jobs", "run", "test-wait"],
+    ok = runner.invoke(main, ["--config", config_path, "jobs", "run", "test-wait"],
                        catch_exceptions=False)
     release.set()
     assert ok.exit_code == 0 and "succeeded" in ok.output
-    failed = runner.invoke(main, ["--config", config_file, "jobs", "run", "test-fail"])
+    failed = runner.invoke(main, ["--config", config_path, "jobs", "run", "test-fail"])
     assert failed.exit_code == 1 and "the platform said no" in failed.output
-    unknown = runner.invoke(main, ["--config", config_file, "jobs", "run", "nope"])
+    unknown = runner.invoke(main, ["--config", config_path, "jobs", "run", "nope"])
     assert unknown.exit_code == 1 and "unknown job" in unknown.output
-    listed = runner.invoke(main, ["--config", config_file, "jobs", "list"])
+    listed = runner.invoke(main, ["--config", config_path, "jobs", "list"])
     assert "points-expiry" in listed.output and "segments" in listed.output
-    runs = runner.invoke(main, ["--config", config_file, "jobs", "runs", "--job", "test-fail"])
+    runs = runner.invoke(main, ["--config", config_path, "jobs", "runs", "--job", "test-fail"])
     assert runs.exit_code == 0 and "failed" in runs.output

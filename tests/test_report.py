@@ -91,19 +91,9 @@ def test_year_period_and_range(session, store):
     assert [(p["period"], p["orders"]) for p in report.periods] == [("2026", 1)]
 
 
-@pytest.fixture
-def config_file(tmp_path, settings):
-    path = tmp_path / "config.toml"
-    path.write_text(
-        f'[database]\nurl = "{settings.database.url}"\n'
-        f'[security]\nsecret_key = "{settings.security.secret_key}"\n'
-        f'encryption_key = "{settings.security.encryption_key}"\n[logging]\nlevel = "ERROR"\n')
-    return str(path)
-
-
-def test_cli_outputs(store, config_file):
+def test_cli_outputs(store, config_path):
     runner = CliRunner()
-    base = ["--config", config_file, "report", "--account", str(store.id)]
+    base = ["--config", config_path, "report", "--account", str(store.id)]
     as_json = runner.invoke(main, [*base, "--format", "json"], catch_exceptions=False)
     data = json.loads(as_json.output)
     assert data["periods"][0]["revenue"] == "230.00" and data["tiers"][1]["tier"] == "Gold"
@@ -112,5 +102,5 @@ def test_cli_outputs(store, config_file):
     table = runner.invoke(main, base)
     assert table.exit_code == 0 and "cohorts" in table.output
     assert runner.invoke(main, [*base, "--format", "csv"]).exit_code == 2
-    missing = runner.invoke(main, ["--config", config_file, "report", "--account", "999999"])
+    missing = runner.invoke(main, ["--config", config_path, "report", "--account", "999999"])
     assert missing.exit_code == 1 and "not found" in missing.output

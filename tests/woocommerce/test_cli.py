@@ -8,11 +8,10 @@ from sqlmodel import select
 from integration.cli import main
 from integration.db import read_session
 from integration.models import Connection
-from tests.test_cli import config_file
 
 
-def test_connect_with_keys_and_print_the_authorize_link(tmp_path, settings, engine, box, account, fake):
-    config = config_file(tmp_path, settings)
+def test_connect_with_keys_and_print_the_authorize_link(config_path, engine, box, account, fake):
+    config = config_path
     key = fake.default_key
     args = ["--config", config, "woocommerce", "connect", "--account", str(account.id),
             "--url", fake.url, "--key", key.consumer_key, "--secret", key.consumer_secret]
