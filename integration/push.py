@@ -31,13 +31,15 @@ from integration.models import (
     Connection,
     Customer,
     CustomerIdentity,
+    CustomerInsight,
     LedgerEntry,
     PushState,
     Tier,
 )
 from integration.program import ProgramSettings, program_of
 
-ATTRIBUTES = ("points_balance", "pending_points", "tier", "points_expiring_at", "points_expiring")
+ATTRIBUTES = ("points_balance", "pending_points", "tier", "points_expiring_at", "points_expiring",
+              "predicted_clv")
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class Addressable:
     platform_id: str | None
     points_balance: int
     tier_id: int | None
+    predicted_clv: float | None = None
 
     @classmethod
     def of(cls, customer: Customer, platform_id: str | None = None) -> Addressable:
@@ -100,6 +103,7 @@ def loyalty_attributes(
             "tier": tiers.get(row.tier_id, ""),
             "points_expiring_at": expires_at,
             "points_expiring": expires,
+            "predicted_clv": None if row.predicted_clv is None else round(row.predicted_clv, 2),
         }
     return result
 
@@ -122,12 +126,13 @@ def addressable(session: Session, connection: Connection, batch: int) -> Iterato
     while True:
         rows = session.exec(
             select(Customer.id, Customer.email, CustomerIdentity.platform_id,
-                   Customer.points_balance, Customer.tier_id)
+                   Customer.points_balance, Customer.tier_id, CustomerInsight.predicted_clv)
             .outerjoin(
                 CustomerIdentity,
                 (CustomerIdentity.customer_id == Customer.id)
                 & (CustomerIdentity.connection_id == connection.id),
             )
+            .outerjoin(CustomerInsight, CustomerInsight.customer_id == Customer.id)
             .where(
                 Customer.account_id == connection.account_id,
                 Customer.redacted_at.is_(None),  # type: ignore[union-attr]
