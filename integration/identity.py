@@ -35,12 +35,6 @@ def find_by_platform_id(session: Session, connection_id: int, platform_id: str) 
     return None if identity is None else session.get(Customer, identity.customer_id)
 
 
-def find_by_email(session: Session, account_id: int, email: str | None) -> Customer | None:
-    if not email:
-        return None
-    return session.exec(scope.rows(Customer, account_id).where(Customer.email == email)).first()
-
-
 class CustomerDirectory:
     """Customers of one account as one connection knows them, cached for one transaction."""
 

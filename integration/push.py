@@ -38,10 +38,6 @@ from integration.models import (
 )
 from integration.program import ProgramSettings, program_of
 
-ATTRIBUTES = ("points_balance", "pending_points", "tier", "points_expiring_at", "points_expiring",
-              "predicted_clv")
-
-
 @dataclass(frozen=True)
 class Addressable:
     """A customer as a push needs them: who, and the cached figures the attributes start from."""

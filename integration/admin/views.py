@@ -22,7 +22,7 @@ from integration import ledger, scope
 from integration.admin import charts, i18n
 from integration.analytics.dashboard import dashboard as dashboard_figures
 from integration.app import runtime
-from integration.db import read_session, utcnow, write_session
+from integration.db import utcnow, write_session
 from integration.errors import InsufficientPoints, NotFound, RuleError
 from integration.models import (
     Account,

@@ -20,7 +20,6 @@ from integration.ledger.orders import (
     AWARD_STATES,
     eligible_base,
     order_entries,
-    order_points,
     settle_order,
 )
 from integration.ledger.redemptions import complete_redemption, fail_redemption, redeem
@@ -45,7 +44,6 @@ __all__ = [
     "fail_redemption",
     "lock_customer",
     "order_entries",
-    "order_points",
     "pending_points",
     "post_entry",
     "qualifying_value",

@@ -20,7 +20,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import func
 from sqlmodel import Session, select
 
 from integration.db import utcnow
@@ -186,13 +185,3 @@ def _earn(
         now=now,
     )
 
-
-def order_points(session: Session, order: Order) -> int:
-    """What an order's entries add up to now (earned minus taken back)."""
-    return int(
-        session.exec(
-            select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
-                LedgerEntry.order_id == order.id
-            )
-        ).one()
-    )
