@@ -10,11 +10,13 @@ handler for the platform; 413 too big (``[server] max_webhook_bytes``); 415 wron
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping
 
 from flask import Blueprint, Response, request
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import Insert
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -178,16 +180,23 @@ def _store(
         "received_at": now,
     }
     engine = runtime().engine
-    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
-    insert = (
-        dialect.insert(InboxDelivery.__table__)
-        .values(row)
-        .on_conflict_do_nothing(index_elements=["connection_id", "delivery_id"])
-        .returning(InboxDelivery.__table__.c.id)
-    )
+    insert = _insert_statement(engine.dialect.name)
     if engine.dialect.name == "sqlite":
         with write_turn(engine), engine.execution_options(sqlite_begin="IMMEDIATE").begin() as db:
-            return db.execute(insert).first() is not None
+            return db.execute(insert, row).first() is not None
     # One statement is its own transaction: no BEGIN/COMMIT round trips on the hot path.
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as db:
-        return db.execute(insert).first() is not None
+        return db.execute(insert, row).first() is not None
+
+
+@functools.cache
+def _insert_statement(dialect_name: str) -> Insert:
+    """Built once: a statement given its values per call is compiled once and then only bound,
+    where ``.values(row)`` would rebuild and re-key the statement on every request."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    table = InboxDelivery.__table__
+    return (
+        dialect.insert(table)
+        .on_conflict_do_nothing(index_elements=["connection_id", "delivery_id"])
+        .returning(table.c.id)
+    )
