@@ -70,7 +70,14 @@ def make_engine(url: str, echo: bool = False) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # No server-side prepared statements: psycopg would prepare a batch's ``IN (...)`` lookup
+    # after five runs, and PostgreSQL's generic plan for it, made while a newly filled table had
+    # no statistics yet (a first sync; autovacuum off), filtered every row against the whole list:
+    # 164 ms instead of 3 ms per 500 orders at 20,000 orders, growing with the table.
+    return create_engine(
+        url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20,
+        connect_args={"prepare_threshold": None},
+    )
 
 
 def _configure_sqlite(engine: Engine) -> None:

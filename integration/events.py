@@ -227,7 +227,9 @@ def _evaluate_tiers(ctx: Context) -> None:
     if not tiers or not ctx.touched:
         return
     customers = list(ctx.touched.values())
-    values = ledger.qualifying_values(ctx.session, ctx.program, [c.id for c in customers], ctx.now)
+    values = ledger.qualifying_values(
+        ctx.session, ctx.program, ctx.account.id, [c.id for c in customers], ctx.now
+    )
     for customer in customers:
         ledger.evaluate_tier(ctx.session, ctx.program, customer, ctx.now, tiers, values[customer.id])
 

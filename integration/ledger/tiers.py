@@ -23,9 +23,17 @@ QUALIFYING_KINDS = (EntryKind.EARN, EntryKind.BONUS, EntryKind.REVERSE, EntryKin
 
 
 def qualifying_values(
-    session: Session, program: ProgramSettings, customer_ids: list[int], now: datetime
+    session: Session,
+    program: ProgramSettings,
+    account_id: int,
+    customer_ids: list[int],
+    now: datetime,
 ) -> dict[int, Decimal]:
-    """Spend (net of refunds, awarded orders) or points earned in the window, per customer."""
+    """Spend (net of refunds, awarded orders) or points earned in the window, per customer.
+
+    The spend query names the account so that it reaches orders through ``ix_orders_customer``
+    (account, customer, placed): without it every batch scanned the whole orders table.
+    """
     since = now - months(program.tiers.window_months)
     if not customer_ids:
         return {}
@@ -43,6 +51,7 @@ def qualifying_values(
         query = (
             select(Order.customer_id, func.sum(Order.total - Order.refunded_total))
             .where(
+                Order.account_id == account_id,
                 Order.customer_id.in_(customer_ids),  # type: ignore[union-attr]
                 Order.placed_at >= since,
                 Order.awarded_at.is_not(None),  # type: ignore[union-attr]
@@ -59,7 +68,7 @@ def qualifying_values(
 def qualifying_value(
     session: Session, program: ProgramSettings, customer: Customer, now: datetime
 ) -> Decimal:
-    return qualifying_values(session, program, [customer.id], now)[customer.id]
+    return qualifying_values(session, program, customer.account_id, [customer.id], now)[customer.id]
 
 
 def tiers_of(session: Session, account_id: int) -> list[Tier]:
