@@ -230,8 +230,9 @@ def _evaluate_tiers(ctx: Context) -> None:
     values = ledger.qualifying_values(
         ctx.session, ctx.program, ctx.account.id, [c.id for c in customers], ctx.now
     )
-    for customer in customers:
-        ledger.evaluate_tier(ctx.session, ctx.program, customer, ctx.now, tiers, values[customer.id])
+    ledger.write_tier_changes(ctx.session, [
+        (c, ledger.tier_changes(ctx.program, c, ctx.now, tiers, values[c.id])) for c in customers
+    ])
 
 
 def _customer(ctx: Context, record: CustomerRecord) -> tuple[Customer | None, Outcome]:

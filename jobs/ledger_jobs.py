@@ -186,11 +186,19 @@ def tiers(ctx: JobContext) -> None:
         for chunk in _batches(ids):
             with write_session(ctx.runtime.engine) as session:
                 tier_list = ledger.tiers_of(session, account_id)
-                for customer in _customers(session, chunk):
-                    before = customer.tier_id
-                    ledger.evaluate_tier(session, program, customer, ctx.now, tier_list)
-                    if customer.tier_id != before:
-                        customer.updated_at = ctx.now
+                customers = _customers(session, chunk)
+                values = ledger.qualifying_values(
+                    session, program, account_id, [c.id for c in customers], ctx.now
+                )
+                changes = []
+                for customer in customers:
+                    fields = ledger.tier_changes(
+                        program, customer, ctx.now, tier_list, values[customer.id]
+                    )
+                    if "tier_id" in fields:
+                        fields["updated_at"] = ctx.now  # segments recompute changed customers
                         ctx.count("tier_changes")
+                    changes.append((customer, fields))
                     ctx.count("evaluated")
+                ledger.write_tier_changes(session, changes)
             ctx.progress(len(chunk))

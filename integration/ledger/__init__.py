@@ -23,7 +23,14 @@ from integration.ledger.orders import (
     settle_order,
 )
 from integration.ledger.redemptions import complete_redemption, fail_redemption, redeem
-from integration.ledger.tiers import evaluate_tier, qualifying_value, qualifying_values, tiers_of
+from integration.ledger.tiers import (
+    evaluate_tier,
+    qualifying_value,
+    qualifying_values,
+    tier_changes,
+    tiers_of,
+    write_tier_changes,
+)
 
 __all__ = [
     "AWARD_STATES",
@@ -48,6 +55,7 @@ __all__ = [
     "post_entry",
     "qualifying_value",
     "qualifying_values",
+    "tier_changes",
     "redeem",
     "refer_friend",
     "referral_code",
