@@ -22,6 +22,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, delete, select
 
 from integration import ledger
@@ -294,10 +295,21 @@ def _order_fields(record: OrderRecord) -> dict[str, Any]:
     )
 
 
+def _set_buyer(order: Order, customer: Customer | None) -> None:
+    """Point the order at its customer by id (customers get their ids before they are saved).
+
+    Assigning the relationship instead makes the unit of work synchronise the pair on every
+    flush, a fifth of the CPU of applying an order; ``order.customer`` still answers, from the
+    object handed over.
+    """
+    set_fields(order, customer_id=customer.id if customer is not None else None)
+    set_committed_value(order, "customer", customer)
+
+
 def _write_order(ctx: Context, order: Order, record: OrderRecord, customer: Customer | None) -> None:
     """Overwrite an existing order with a newer state of it."""
     if customer is not None:
-        order.customer = customer
+        _set_buyer(order, customer)
     set_fields(order, updated_at=ctx.now, **_order_fields(record))
     flush_rows(ctx.session)
     ctx.session.exec(delete(OrderLine).where(OrderLine.order_id == order.id))  # type: ignore[call-overload]
@@ -350,7 +362,7 @@ def on_order_upserted(ctx: Context, event: OrderUpserted) -> Outcome:
     order = ctx.order(record.platform_id)
     if order is None:
         order = ctx.new_order(platform_id=record.platform_id, updated_at=ctx.now, **_order_fields(record))
-        set_fields(order, customer=customer)
+        _set_buyer(order, customer)
         _write_lines(ctx, order, record)
     elif order.source_updated_at is not None and record.updated_at is not None and (
         record.updated_at <= order.source_updated_at
