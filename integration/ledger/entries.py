@@ -37,10 +37,11 @@ def fingerprint(
 @before_insert(LedgerEntry)
 def _seal(entry: LedgerEntry, values: dict[str, Any]) -> None:
     # Ids of customers and orders created in the same transaction are known only now.
-    values["fingerprint"] = entry.fingerprint = fingerprint(
+    values["fingerprint"] = fingerprint(
         values["customer_id"], entry.amount, entry.kind, values["order_id"], entry.redemption_id
     )
-    entry.customer_id, entry.order_id = values["customer_id"], values["order_id"]
+    set_fields(entry, fingerprint=values["fingerprint"], customer_id=values["customer_id"],
+               order_id=values["order_id"])
 
 
 def find_entry(session: Session, account_id: int, key: str) -> LedgerEntry | None:
