@@ -31,6 +31,7 @@ from integration.models.fast import new_row, set_fields
 from integration.db import utcnow
 from integration.ids import next_id
 from integration.identity import CustomerDirectory
+from integration.keylocks import lock_keys
 from integration.models import (
     Account,
     Connection,
@@ -88,7 +89,8 @@ class Context:
     """One transaction's view of an account and connection, with the rows a batch needs.
 
     ``preload`` reads (and on PostgreSQL locks, in id order) every customer and order a batch of
-    events names, in a handful of queries; handlers then work from these caches and the session
+    events names, in a handful of queries, after locking the keys of those it may create
+    (``integration.keylocks``); handlers then work from these caches and the session
     flushes once. Without a preload the same handlers load what they need one by one.
     """
 
@@ -122,6 +124,11 @@ class Context:
                 emails.add(buyer.email)
         platform_ids.discard(None)
         emails.discard(None)
+        lock_keys(self.session, [
+            *(f"customer:{self.connection.id}:{p}" for p in platform_ids),
+            *(f"email:{self.account.id}:{e}" for e in emails),
+            *(f"order:{self.connection.id}:{o}" for o in order_ids),
+        ])
         self.tiers = {t.id: t for t in ledger.tiers_of(self.session, self.account.id)}
         self.customers.preload(platform_ids, emails)
         self._load_orders(order_ids)
