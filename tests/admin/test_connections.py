@@ -10,8 +10,6 @@ import pytest
 
 from connectors.mailchimp.fake import FakeMailchimp
 from connectors.shopify.connector import WEBHOOK_TOPICS
-from connectors.shopify.fake import FakeShopify
-from connectors.shopify.install import connect_shop
 from integration.accounts import add_connection
 from integration.app import create_app
 from integration.db import utcnow
@@ -19,16 +17,14 @@ from integration.models import Connection, ConnectionStatus, JobRun, RunStatus
 from integration.settings import ShopifyAppSettings
 from tests.admin.test_pages import csrf, sign_in
 from tests.mailchimp.conftest import settings_for as mailchimp_settings
-from tests.shopify.conftest import settings_for
 from webhooks.models import InboxDelivery
 
 PUBLIC_URL = "http://sadakat.test"
 
 
 @pytest.fixture
-def fake():
-    with FakeShopify(customers=3, orders=3, shop=f"s-{uuid.uuid4().hex[:10]}.myshopify.com") as server:
-        yield server
+def fake(shopify_shop):
+    return shopify_shop
 
 
 @pytest.fixture
@@ -37,13 +33,6 @@ def app(settings, fake):
         "shopify": ShopifyAppSettings(api_key=fake.api_key, api_secret=fake.api_secret),
         "server": settings.server.model_copy(update={"public_url": PUBLIC_URL}),
     }))
-
-
-@pytest.fixture
-def shopify_connection(engine, box, fake, merchant):
-    installed = connect_shop(engine, box, settings_for(fake), public_url="http://old.example",
-                             account_id=merchant["account"].id)
-    return installed.connection_id
 
 
 @pytest.fixture
