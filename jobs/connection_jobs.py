@@ -1,7 +1,8 @@
 """Per-connection jobs: incremental sync, and the push of attributes and segment changes.
 
 Both are thin: ``integration.sync`` and ``integration.push`` / ``integration.segments.push``
-do the work; the job builds the connector, counts, and records the API calls it made. A platform
+do the work; the job builds the connector, counts, and records the API calls it made and the
+throttles and retries its retry policy met (``counts["throttled"]``, ``counts["retries"]``). A platform
 that refuses our credentials marks the connection as needing attention (the scheduler then
 stops running its jobs) and fails the run with the platform's message.
 """
@@ -49,7 +50,11 @@ def _guard_auth(ctx: JobContext, connector: Connector, work: Callable[[], None])
             mark_needs_attention(session, session.get(Connection, ctx.connection.id), str(exc))
         raise
     finally:
-        ctx.api_calls = connector.stats.calls
+        stats = connector.stats
+        ctx.api_calls = stats.calls
+        for key, value in (("throttled", stats.throttled), ("retries", stats.retries)):
+            if value:  # what the retry policy counted: 429s and Shopify's THROTTLED, retries
+                ctx.count(key, value)
 
 
 @job("sync", minutes=15, per_connection=True, applies_to=can(Capability.PULL))

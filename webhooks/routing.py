@@ -26,6 +26,14 @@ _registered: dict[str, WebhookHandler] = {}
 SECRET_KEYS = ("webhook_secret", "api_secret")
 
 
+def delivery_url(public_url: str, platform: str, connection_id: int) -> str:
+    """Where the receiver takes a connection's webhooks: what ``Connector.register_webhooks``
+    is given. Shopify's deliveries name their shop in a header, so every shop shares one URL
+    (as a public app's configuration has it); the other platforms' carry the connection id."""
+    base = f"{public_url.rstrip('/')}/webhooks/{platform}"
+    return base if platform == "shopify" else f"{base}/{connection_id}"
+
+
 def register_handler(handler: WebhookHandler) -> None:
     """Make ``handler`` read its platform's webhooks when no installed connector declares one
     (a connector under development, or a test)."""

@@ -351,14 +351,14 @@ class KlaviyoConnector(Connector):
                    {"data": {"type": "data-privacy-deletion-job",
                              "attributes": {"profile": {"data": profile}}}})
 
-    def register_webhooks(self, base_url: str) -> list[str]:
+    def register_webhooks(self, url: str) -> list[str]:
         """One system webhook for the consent topics, signed with ``webhook_secret``."""
         if self.settings.webhook_secret is None:
             raise ApiError("set webhook_secret (at least 16 characters) before registering webhooks")
         topics = sorted(TOPIC_CONSENT)
         self._call("create_webhook", self.api.Webhooks.create_webhook, {"data": {
             "type": "webhook",
-            "attributes": {"name": "Sadakat consent", "endpoint_url": f"{base_url.rstrip('/')}/webhooks/klaviyo",
+            "attributes": {"name": "Sadakat consent", "endpoint_url": url,
                            "secret_key": self.settings.webhook_secret.get_secret_value()},
             "relationships": {"webhook-topics": {"data": [{"type": "webhook-topic", "id": t} for t in topics]}},
         }})

@@ -208,14 +208,14 @@ class MailchimpConnector(Connector):
             if exc.status != 404:
                 raise
 
-    def register_webhooks(self, base_url: str) -> list[str]:
-        """Ask Mailchimp to notify ``{base_url}/{webhook_secret}`` of audience changes made by
+    def register_webhooks(self, url: str) -> list[str]:
+        """Ask Mailchimp to notify ``{url}/{webhook_secret}`` of audience changes made by
         members and admins (not by API calls: those are ours)."""
         secrets = self.webhook_secrets()
         if not secrets:
             raise ApiError("set webhook_secret before registering webhooks")
         body = {
-            "url": f"{base_url.rstrip('/')}/{secrets[0]}",
+            "url": f"{url.rstrip('/')}/{secrets[0]}",
             "events": {topic: True for topic in TOPICS} | {"campaign": False},
             "sources": {"user": True, "admin": True, "api": False},
         }

@@ -54,7 +54,6 @@ WEBHOOK_TOPICS = tuple(
     topic.upper().replace("/", "_") for topic in ShopifyWebhooks.topics
     if topic not in COMPLIANCE_TOPICS
 )
-WEBHOOK_PATH = "/webhooks/shopify"
 METAFIELD_TYPES = {
     "points_balance": "number_integer",
     "pending_points": "number_integer",
@@ -406,12 +405,11 @@ class ShopifyConnector(Connector):
 
     # -- webhooks ---------------------------------------------------------------------------
 
-    def register_webhooks(self, base_url: str) -> list[str]:
-        uri = base_url.rstrip("/") + WEBHOOK_PATH
+    def register_webhooks(self, url: str) -> list[str]:
         registered = []
         for topic in WEBHOOK_TOPICS:
             payload = self.client.execute(
-                queries.WEBHOOK_SUBSCRIBE, {"topic": topic, "uri": uri}
+                queries.WEBHOOK_SUBSCRIBE, {"topic": topic, "uri": url}
             )["webhookSubscriptionCreate"]
             errors = payload["userErrors"]
             if errors and not all("already been taken" in e["message"] for e in errors):

@@ -19,6 +19,7 @@ from integration.accounts import add_connection, create_account
 from integration.crypto import SecretBox
 from integration.db import write_session
 from integration.models import Account, Connection, ConnectionStatus
+from webhooks.routing import delivery_url
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,6 @@ def connect_shop(
             session.add(connection)
         session.flush()
         ids = (connection.account_id, connection.id)
-    topics = connector.register_webhooks(public_url)
+    topics = connector.register_webhooks(delivery_url(public_url, ShopifyConnector.name, ids[1]))
     log.info("shop %s connected (connection %s); webhooks: %s", settings.shop, ids[1], topics)
     return Installed(ids[0], ids[1], created, tuple(topics))

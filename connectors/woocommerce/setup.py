@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 from connectors.sdk import AuthError, RetryPolicy
 from connectors.woocommerce.connector import WooCommerceConnector, WooCommerceSettings
 from integration.accounts import add_connection
-from integration.connections import connector_for, mark_needs_attention
+from integration.connections import connector_for, mark_needs_attention, register_webhooks
 from integration.crypto import SecretBox
 from integration.db import read_session, write_session
 from integration.models import Account, Connection, ConnectionStatus
@@ -28,11 +28,6 @@ PLATFORM = WooCommerceConnector.name
 
 class SiteTaken(Exception):
     """The site is already connected to another loyalty program."""
-
-
-def delivery_url(public_url: str, connection_id: int) -> str:
-    """Where this connection's webhooks are received (the ``webhooks`` blueprint)."""
-    return f"{public_url.rstrip('/')}/webhooks/woocommerce/{connection_id}"
 
 
 def save_connection(
@@ -86,16 +81,7 @@ def _connector(engine: Engine, box: SecretBox, connection_id: int,
 def install_webhooks(engine: Engine, box: SecretBox, connection_id: int, public_url: str,
                      policy: RetryPolicy | None = None) -> list[str]:
     """Create or re-activate the site's webhooks and store their new secrets."""
-    connector = _connector(engine, box, connection_id, policy)
-    with guarded(engine, connection_id):
-        topics = connector.register_webhooks(delivery_url(public_url, connection_id))
-    with write_session(engine) as session:
-        connection = session.get(Connection, connection_id)
-        credentials = box.open(connection.credentials)
-        credentials["webhook_secrets"] = connector.settings.split()[1]["webhook_secrets"]
-        connection.credentials = box.seal(credentials)
-        session.add(connection)
-    return topics
+    return register_webhooks(engine, box, connection_id, public_url, policy)
 
 
 def sync(engine: Engine, box: SecretBox, connection_id: int, *, full: bool = False,

@@ -4,6 +4,6 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from integration.admin import operations, views  # noqa: F401  (operations adds its pages)
+    from integration.admin import connections, operations, views  # noqa: F401  (they add pages)
 
     views.init_app(app)

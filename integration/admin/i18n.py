@@ -7,6 +7,7 @@ English so a new string never breaks a page.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 from babel.numbers import format_currency, format_decimal
@@ -77,7 +78,31 @@ TEXTS: dict[str, dict[str, str]] = {
     "replay": {"en": "Replay", "tr": "Yeniden işle"},
     "replayed": {"en": "deliveries queued again", "tr": "teslimat yeniden sıraya alındı"},
     "inbox_clean": {"en": "No failed or dead deliveries.", "tr": "Başarısız teslimat yok."},
+    "status_active": {"en": "Active", "tr": "Etkin"},
+    "status_needs_attention": {"en": "Needs attention", "tr": "İlgilenilmesi gerekiyor"},
+    "status_disabled": {"en": "Disabled", "tr": "Devre dışı"},
+    "sync_lag": {"en": "Since the last successful sync", "tr": "Son başarılı eşitlemeden beri"},
+    "inbox_lag": {"en": "Oldest unprocessed webhook", "tr": "İşlenmeyi bekleyen en eski webhook"},
+    "waiting": {"en": "waiting", "tr": "bekliyor"},
+    "api_recent": {"en": "API, last 24 hours", "tr": "API, son 24 saat"},
+    "calls": {"en": "calls", "tr": "çağrı"},
+    "throttled": {"en": "throttled", "tr": "hız sınırına takıldı"},
+    "failed_runs": {"en": "failed runs", "tr": "başarısız çalışma"},
+    "register_webhooks": {"en": "Register webhooks again", "tr": "Webhook'ları yeniden kaydet"},
+    "webhooks_registered": {"en": "webhooks registered", "tr": "webhook'lar kaydedildi"},
+    "webhooks_failed": {"en": "registering webhooks failed", "tr": "webhook kaydı başarısız"},
+    "reconnect": {"en": "Reconnect", "tr": "Yeniden bağlan"},
+    "reconnect_hint": {"en": "Paste the new keys; a field left empty keeps the stored one. "
+                               "The platform checks them before they are saved.",
+                       "tr": "Yeni anahtarları yapıştırın; boş bırakılan alan kayıtlı olanı korur. "
+                             "Kaydetmeden önce platform anahtarları doğrular."},
+    "reconnected": {"en": "new credentials saved", "tr": "yeni kimlik bilgileri kaydedildi"},
+    "refused": {"en": "the platform refused them", "tr": "platform bunları reddetti"},
+    "not_installed": {"en": "this connector is not installed", "tr": "bu bağlayıcı kurulu değil"},
+    "no_connections": {"en": "No connections yet.", "tr": "Henüz bağlantı yok."},
 }
+
+UNITS = {"en": ("s", "min", "h", "d"), "tr": ("sn", "dk", "sa", "gün")}
 
 
 def locale() -> str:
@@ -109,3 +134,14 @@ def number(value: float | int | Decimal | None) -> str:
 
 def percent(value: float | None) -> str:
     return "–" if value is None else f"{value * 100:.1f}%"
+
+
+def duration(value: timedelta | None) -> str:
+    """A lag as one rounded unit ("4 min", "2 h"): the page answers "how far behind", not more."""
+    if value is None:
+        return "–"
+    seconds, units = max(0, int(value.total_seconds())), UNITS[locale()]
+    for size, unit in ((86400, units[3]), (3600, units[2]), (60, units[1])):
+        if seconds >= size:
+            return f"{seconds // size} {unit}"
+    return f"{seconds} {units[0]}"

@@ -19,7 +19,8 @@ from sqlmodel import Session, select
 from werkzeug.security import check_password_hash
 
 from integration import ledger, scope
-from integration.admin import charts, i18n
+from connectors.shopify.session_token import InvalidSessionToken
+from integration.admin import charts, embedded, i18n
 from integration.analytics.dashboard import dashboard as dashboard_figures
 from integration.app import runtime
 from integration.db import utcnow, write_session
@@ -27,7 +28,6 @@ from integration.errors import InsufficientPoints, NotFound, RuleError
 from integration.models import (
     Account,
     AdminUser,
-    Connection,
     Customer,
     LedgerEntry,
     Redemption,
@@ -47,24 +47,46 @@ def _csrf() -> None:
         csrf.protect()
 
 
+@bp.after_request
+def _frame_ancestors(response):
+    return embedded.frame_ancestors(response)
+
+
 @bp.app_context_processor
 def _helpers() -> dict[str, Any]:
     return {"t": i18n.t, "money": i18n.money, "number": i18n.number, "percent": i18n.percent,
-            "lang": i18n.locale}
+            "duration": i18n.duration, "lang": i18n.locale}
+
+
+def _signed_in_identity(db: Session) -> AdminUser | embedded.ShopifyStaff | None:
+    """A password user of this session, or a Shopify staff member (session token or session)."""
+    user_id = session.get("admin_user_id")
+    if user_id is not None:
+        user = db.get(AdminUser, user_id)
+        if user is None:
+            session.clear()
+        return user
+    return embedded.signed_in_staff(db)
 
 
 def signed_in(view: Callable) -> Callable:
+    """Run ``view(db, ...)`` for a signed-in identity, with ``g.admin`` and ``g.account`` set.
+
+    A Shopify session token on the request (embedded app) signs its staff member in first; a
+    refused token is a 401, never a fall-back to whoever the cookie says.
+    """
     @wraps(view)
     def run(**kwargs: Any):
-        user_id = session.get("admin_user_id")
-        if user_id is None:
-            return redirect(url_for("admin.login", next=request.path))
         with write_session(runtime().engine) as db:
-            user = db.get(AdminUser, user_id)
-            if user is None:
-                session.clear()
-                return redirect(url_for("admin.login"))
-            g.admin, g.account = user, db.get(Account, user.account_id)
+            token = embedded.presented_token()
+            try:
+                identity = (embedded.sign_in_with_token(db, token) if token
+                            else _signed_in_identity(db))
+            except InvalidSessionToken as exc:
+                return embedded.refuse(exc)
+            if identity is None:
+                return redirect(url_for("admin.login", next=request.path))
+            g.admin, g.account = identity, db.get(Account, identity.account_id)
             try:
                 return view(db, **kwargs)
             except NotFound:
@@ -247,14 +269,8 @@ def toggle_reward(db: Session, reward_id: int):
     return redirect(url_for("admin.settings"))
 
 
-@bp.get("/connections")
-@signed_in
-def connections(db: Session):
-    rows = db.exec(scope.rows(Connection, g.account.id).order_by(Connection.id)).all()
-    return render_template("admin/connections.html", connections=rows)
-
-
 def init_app(app) -> None:
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)  # only the admin pages use forms
     csrf.init_app(app)
+    embedded.configure_cookies(app)
     app.register_blueprint(bp)

@@ -32,6 +32,7 @@ class JobRun(SQLModel, table=True):
     __tablename__ = "job_run"
     __table_args__ = (
         Index("ix_job_run_job", "job", "started_at"),
+        Index("ix_job_run_connection", "connection_id", "started_at"),  # the connections page
         Index(
             "ux_job_run_running", "job", "scope", unique=True,
             sqlite_where=text("status = 'running'"), postgresql_where=text("status = 'running'"),

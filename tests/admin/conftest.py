@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 
 import pytest
 from werkzeug.security import generate_password_hash
 
+from connectors.shopify.fake import FakeShopify
+from connectors.shopify.install import connect_shop
 from integration.app import create_app
 from integration.db import utcnow
 from integration.models import AdminUser, Reward, RewardKind, Tier
 from integration.segments.membership import recompute_account
 from tests.factories import order, place, shop
+from tests.shopify.conftest import settings_for
 
 PASSWORD = "correct horse battery"
 
@@ -42,3 +46,18 @@ def merchant(session, box):
     recompute_account(session, account.id, utcnow())  # what the segments job does on schedule
     session.commit()
     return {"account": account, "other": other, "email": email}
+
+
+@pytest.fixture
+def shopify_shop():
+    """A running fake Shopify with a shop of its own (tests share one database)."""
+    with FakeShopify(customers=3, orders=3, shop=f"s-{uuid.uuid4().hex[:10]}.myshopify.com") as server:
+        yield server
+
+
+@pytest.fixture
+def shopify_connection(engine, box, shopify_shop, merchant) -> int:
+    """The merchant's account connected to the fake shop (its webhooks point elsewhere)."""
+    installed = connect_shop(engine, box, settings_for(shopify_shop), public_url="http://old.example",
+                             account_id=merchant["account"].id)
+    return installed.connection_id

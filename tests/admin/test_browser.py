@@ -107,3 +107,19 @@ def test_merchant_signs_in_changes_a_rule_and_adjusts_points(server, page, merch
     page.goto(f"{server}/admin/connections?lang=tr")
     shot(page, "connections-tr")
     assert "Bağlantılar" in page.content()
+
+
+def test_merchant_registers_a_shops_webhooks_again(server, page, merchant, shopify_shop,
+                                                  shopify_connection):
+    shopify_shop.store.webhooks.clear()
+    page.goto(f"{server}/admin/login")
+    page.fill("input[name=email]", merchant["email"])
+    page.fill("input[name=password]", PASSWORD)
+    page.click("#login button")
+    page.wait_for_selector("#kpi-members")
+    page.goto(f"{server}/admin/connections")
+    page.click(f"#connection-{shopify_connection} button[name=webhooks]")
+    page.wait_for_selector(".flash.ok")
+    shot(page, "connections-webhooks")
+    assert "webhooks registered" in page.inner_text(".flash.ok")
+    assert {w["uri"] for w in shopify_shop.store.webhooks} == {"http://127.0.0.1:8000/webhooks/shopify"}

@@ -190,9 +190,9 @@ def test_segment_lookup_by_email_and_unknown_contacts(fake):
 
 def test_register_webhooks_subscribes_the_consent_topics(fake):
     klaviyo = connector(fake, webhook_secret="whsec-" + uuid.uuid4().hex)
-    topics = klaviyo.register_webhooks("https://loyalty.example.com")
+    topics = klaviyo.register_webhooks("https://loyalty.example.com/webhooks/klaviyo/7")
     [hook] = fake.store.webhooks.values()
-    assert hook["endpoint_url"] == "https://loyalty.example.com/webhooks/klaviyo"
+    assert hook["endpoint_url"] == "https://loyalty.example.com/webhooks/klaviyo/7"
     assert sorted(hook["topics"]) == topics and "event:klaviyo.unsubscribed_from_email_marketing" in topics
     assert hook["secret_key"] == klaviyo.webhook_secrets()[0]
 

@@ -28,6 +28,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+import jwt
 import requests
 from flask import Flask, Response, abort, jsonify, redirect, request
 from graphql import (
@@ -92,7 +93,7 @@ def oauth_hmac(params: dict[str, str], secret: str) -> str:
 class FakeShopify:
     def __init__(self, *, seed: int = 1, customers: int = 100, orders: int = 300,
                  shop: str = "sadakat-test.myshopify.com", plan: str = "standard",
-                 api_key: str = "fake-api-key", api_secret: str = "fake-api-secret",
+                 api_key: str = "fake-api-key", api_secret: str = "shpss_fake0api0secret0of0the0sadakat0app",
                  scopes: str = "read_customers,write_customers,read_orders,write_discounts",
                  currency: str = "USD", timeout_delay: float = 2.0,
                  bucket: tuple[int, int] | None = None) -> None:
@@ -172,6 +173,18 @@ class FakeShopify:
                     self.faults.remove(fault)
                 return fault
         return None
+
+    # -- the embedded admin ---------------------------------------------------------------
+
+    def session_token(self, user_id: str = "42", *, lifetime: float = 60.0, **claims: Any) -> str:
+        """A session token as Shopify admin hands it to an embedded app (id_token / App Bridge
+        bearer): HS256 with the app's secret, one minute long; ``claims`` override any claim."""
+        now = int(time.time())
+        payload = {"iss": f"https://{self.shop}/admin", "dest": f"https://{self.shop}",
+                   "aud": self.api_key, "sub": user_id, "exp": now + int(lifetime), "nbf": now,
+                   "iat": now, "jti": str(uuid.uuid4()), "sid": secrets.token_hex(16)}
+        payload.update(claims)
+        return jwt.encode(payload, self.api_secret, algorithm="HS256")
 
     # -- webhooks -------------------------------------------------------------------------
 
