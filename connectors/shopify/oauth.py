@@ -7,6 +7,11 @@ Checks, in order (shopify.dev authorization-code grant):
 4. the callback's ``hmac`` and ``timestamp`` are valid (``shopify.Session.validate_params``);
 5. the code is exchanged for an offline token, which is stored encrypted by ``connect_shop``.
 
+Then the merchant is sent on: back to the page that started a reconnect (``RETURN_KEY``, set in
+this browser's signed session by our own admin, so never a URL a request supplied), or else to
+the app inside the Shopify admin (``/admin/apps/<api key>``), which Shopify opens with a session
+token.
+
 ``SHOPIFY_ENDPOINT`` in the Flask config points the flow at a fake Shopify (tests, demo).
 """
 
@@ -27,6 +32,7 @@ from integration.app import runtime
 log = logging.getLogger(__name__)
 bp = Blueprint("shopify_auth", __name__, url_prefix="/auth/shopify")
 SESSION_KEY = "shopify_oauth"
+RETURN_KEY = "shopify_oauth_return"
 
 
 def init_app(app: Flask) -> None:
@@ -101,6 +107,7 @@ def callback():
     settings = ShopifySettings(shop=shop, access_token=token, api_secret=app.api_secret,
                                endpoint=current_app.config["SHOPIFY_ENDPOINT"])
     installed = connect_shop(rt.engine, rt.box, settings, public_url=rt.settings.server.public_url)
-    return jsonify({"shop": shop, "account_id": installed.account_id,
-                    "connection_id": installed.connection_id, "created": installed.created,
-                    "webhooks": list(installed.webhooks)})
+    log.info("shopify: %s %s (account %s, connection %s), webhooks %s", shop,
+             "installed" if installed.created else "reinstalled", installed.account_id,
+             installed.connection_id, ", ".join(installed.webhooks))
+    return redirect(session.pop(RETURN_KEY, None) or f"{_base_url(shop)}/admin/apps/{app.api_key}")

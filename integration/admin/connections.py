@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import logging
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request, session, url_for
 from sqlmodel import Session
 
 from connectors.sdk.base import InvalidSettings
 from connectors.sdk.http import ApiError
 from connectors.sdk.registry import connector_class
+from connectors.shopify.oauth import RETURN_KEY
 from integration import scope
 from integration.admin import i18n
 from integration.admin.connection_health import connection_health
@@ -61,6 +62,7 @@ def reconnect(db: Session, connection_id: int):
     connection = scope.get(db, Connection, g.account.id, connection_id)
     if connection.platform == "shopify":
         if request.method == "POST":
+            session[RETURN_KEY] = url_for("admin.connections")
             return redirect(url_for("shopify_auth.install", shop=connection.external_id))
         return redirect(url_for("admin.connections"))
     try:

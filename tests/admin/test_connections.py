@@ -3,10 +3,12 @@ against the real fakes (webhookSubscriptionCreate on the fake Shopify, the fake 
 
 from __future__ import annotations
 
+import urllib.parse
 import uuid
 from datetime import timedelta
 
 import pytest
+import requests
 
 from connectors.mailchimp.fake import FakeMailchimp
 from connectors.shopify.connector import WEBHOOK_TOPICS
@@ -92,14 +94,24 @@ def test_a_refused_registration_is_shown_and_marks_the_connection(client, fake, 
     assert session.get(Connection, shopify_connection).status == ConnectionStatus.NEEDS_ATTENTION
 
 
-def test_reconnecting_a_shop_restarts_the_oauth_install(client, fake, shopify_connection):
+def test_reconnecting_a_shop_runs_the_oauth_install_and_comes_back(
+    client, fake, session, shopify_connection
+):
+    client.application.config["SHOPIFY_ENDPOINT"] = fake.url
     page = client.get("/admin/connections")
     response = client.post(f"/admin/connections/{shopify_connection}/reconnect",
                            data={"csrf_token": csrf(page.data)})
     assert response.status_code == 302
     assert response.headers["Location"] == f"/auth/shopify/install?shop={fake.shop}"
     consent = client.get(response.headers["Location"])
-    assert consent.headers["Location"].startswith(f"https://{fake.shop}/admin/oauth/authorize?")
+    assert consent.headers["Location"].startswith(f"{fake.url}/admin/oauth/authorize?")
+    approved = requests.get(consent.headers["Location"], allow_redirects=False, timeout=10)
+    callback = urllib.parse.urlsplit(approved.headers["Location"])
+    done = client.get(f"{callback.path}?{callback.query}")
+    assert (done.status_code, done.headers["Location"]) == (302, "/admin/connections")
+    session.expire_all()
+    connection = session.get(Connection, shopify_connection)
+    assert connection.status == ConnectionStatus.ACTIVE
 
 
 def test_actions_need_csrf_and_stay_in_the_account(client, session, box, merchant, fake,

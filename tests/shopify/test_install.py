@@ -13,6 +13,7 @@ from connectors.shopify.fake import oauth_hmac
 from integration.app import create_app
 from integration.cli import main
 from integration.models import Account, Connection
+from sqlmodel import select
 from integration.settings import ShopifyAppSettings
 
 
@@ -40,22 +41,28 @@ def _consent(client, fake) -> str:
     return f"{callback.path}?{callback.query}"
 
 
+def _installed(session, fake) -> Connection:
+    session.expire_all()
+    return session.exec(select(Connection).where(
+        Connection.platform == "shopify", Connection.external_id == fake.shop)).one()
+
+
 def test_oauth_install_stores_an_encrypted_token_and_registers_webhooks(client, fake, session, box):
     response = client.get(_consent(client, fake))
-    assert response.status_code == 200, response.json
-    body = response.json
-    assert body["created"] and body["webhooks"] == list(WEBHOOK_TOPICS)
-    connection = session.get(Connection, body["connection_id"])
-    assert connection.platform == "shopify" and connection.external_id == fake.shop
+    # Installed: the merchant is sent to the app inside the Shopify admin.
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"{fake.url}/admin/apps/{fake.api_key}"
+    connection = _installed(session, fake)
     token = box.open(connection.credentials)["access_token"]
     assert token.startswith("shpat_") and token not in connection.credentials
-    assert session.get(Account, body["account_id"]).currency == "USD"
+    assert session.get(Account, connection.account_id).currency == "USD"
     assert {(w["topic"], w["uri"]) for w in fake.store.webhooks} == {
         (t, "http://sadakat.test/webhooks/shopify") for t in WEBHOOK_TOPICS}
 
     # Installing again reuses the connection and the account.
-    again = client.get(_consent(client, fake)).json
-    assert not again["created"] and again["connection_id"] == body["connection_id"]
+    assert client.get(_consent(client, fake)).status_code == 302
+    again = _installed(session, fake)
+    assert (again.id, again.account_id) == (connection.id, connection.account_id)
 
 
 @pytest.mark.parametrize("shop", ["evil.example.com", "x.myshopify.com.evil.io", "", "-a.myshopify.com"])
