@@ -165,7 +165,7 @@ from connectors.woocommerce.cli import woocommerce  # noqa: E402
 from integration.admin.cli import admin_group  # noqa: E402
 from integration.analytics.cli import report  # noqa: E402
 from integration.api.cli import api_group  # noqa: E402
-from integration.connector_cli import connector_group, connectors_group  # noqa: E402
+from integration.connector_cli import connect_command, connector_group, connectors_group  # noqa: E402
 from integration.portability.cli import export_command, import_command  # noqa: E402
 from integration.segments.cli import segments  # noqa: E402
 from jobs.cli import jobs, scheduler  # noqa: E402
@@ -173,6 +173,7 @@ from webhooks.cli import inbox, serve, worker  # noqa: E402
 
 for _command in (
     serve, worker, inbox, scheduler, jobs, report, segments, api_group, admin_group, shopify_cli,
-    woocommerce, connectors_group, connector_group, import_command, export_command,
+    woocommerce, connectors_group, connector_group, connect_command, import_command,
+    export_command,
 ):
     main.add_command(_command)

@@ -1,16 +1,47 @@
-"""From a stored ``Connection`` to a live connector, and back when a platform refuses us."""
+"""Connecting a platform, from a stored ``Connection`` to a live connector, and back when a
+platform refuses us."""
 
 from __future__ import annotations
 
-from sqlalchemy.engine import Engine
-from sqlmodel import Session
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
 
-from connectors.sdk.base import Connector
-from connectors.sdk.http import AuthError, RetryPolicy
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from connectors.sdk.base import Capability, Connector
+from connectors.sdk.http import ApiError, AuthError, RetryPolicy
 from connectors.sdk.registry import connector_class
+from integration.accounts import add_connection
 from integration.crypto import SecretBox
 from integration.db import read_session, write_session
-from integration.models import Connection, ConnectionStatus
+from integration.models import Account, Connection, ConnectionStatus
+
+log = logging.getLogger(__name__)
+
+
+class ConnectRefused(Exception):
+    """Sadakat's own refusal to connect (the platform's is an ``ApiError``); nothing was stored."""
+
+
+class ConnectedElsewhere(ConnectRefused):
+    """The platform's side (audience, account, store) already belongs to another loyalty program:
+    connections are unique by platform and external id, because webhooks are routed by it."""
+
+
+@dataclass(frozen=True)
+class Connected:
+    """What ``connect`` did. ``webhook_error`` says why registering webhooks failed (the
+    connection is kept; ``webhook_url`` is where the platform must deliver)."""
+
+    connection_id: int
+    external_id: str
+    created: bool
+    webhooks: tuple[str, ...] = ()
+    webhook_url: str = ""
+    webhook_error: str = ""
 
 
 def connector_for(
@@ -53,3 +84,73 @@ def register_webhooks(engine: Engine, box: SecretBox, connection_id: int, public
                                            **connector.settings.split()[1]})
         session.add(connection)
     return topics
+
+
+def key_connector(platform: str) -> type[Connector]:
+    """The installed connector of a platform connected by the settings a merchant enters.
+
+    ``LookupError`` if none is installed; ``ConnectRefused`` naming the way in for a platform
+    with a flow of its own (``Connector.connect_with``: an OAuth install, a key hand-over).
+    """
+    cls = connector_class(platform)
+    if cls.connect_with:
+        raise ConnectRefused(f"{platform} is connected through {cls.connect_with}")
+    return cls
+
+
+def connect(engine: Engine, box: SecretBox, account_id: int, platform: str,
+            values: Mapping[str, Any], *, public_url: str = "",
+            policy: RetryPolicy | None = None) -> Connected:
+    """Connect a platform from the settings a merchant entered: the one way behind
+    ``sadakat connect``, the admin's "Add a connection" form and the demo.
+
+    Nothing is stored unless the settings validate (``InvalidSettings``, per field) and the
+    platform accepts them (``check()``; ``ApiError``/``AuthError`` otherwise). The connector's
+    ``external_id()`` names the connection; the same one connected again in the account gets
+    the new settings and secrets (a secret left out keeps the stored one) instead of a second
+    connection. Then, when the connector declares webhooks and ``public_url`` is given, they
+    are registered; a failure there is reported in the result and the connection stays.
+    """
+    cls = key_connector(platform)
+    settings = cls.Settings.from_input(values, platform)
+    connector = cls(settings, policy=policy)
+    connector.check()
+    external_id = connector.external_id()
+    plain, secrets = settings.split()
+    with write_session(engine) as session:
+        account = session.get(Account, account_id)
+        if account is None:
+            raise ConnectRefused(f"account {account_id} not found")
+        connection = session.exec(select(Connection).where(
+            Connection.platform == platform, Connection.external_id == external_id,
+        ).with_for_update()).first()
+        created = connection is None
+        if connection is None:
+            connection = add_connection(session, box, account, platform=platform,
+                                        external_id=external_id, credentials=secrets,
+                                        settings=plain)
+        elif connection.account_id != account_id:
+            raise ConnectedElsewhere(
+                f"{platform} {external_id} is already connected to another loyalty program")
+        else:
+            stored = box.open(connection.credentials)
+            connection.credentials = box.seal({
+                name: stored.get(name) if value is None else value for name, value in secrets.items()})
+            connection.settings = plain
+            connection.status, connection.status_message = ConnectionStatus.ACTIVE, ""
+            session.add(connection)
+            session.flush()
+        result = Connected(connection.id, external_id, created)
+    log.info("%s %s %s (connection %s)", platform, external_id,
+             "connected" if created else "reconnected", result.connection_id)
+    if Capability.WEBHOOKS not in cls.capabilities or not public_url:
+        return result
+    from webhooks.routing import delivery_url  # the receiver owns its URLs
+
+    result = replace(result, webhook_url=delivery_url(public_url, platform, result.connection_id))
+    try:
+        topics = register_webhooks(engine, box, result.connection_id, public_url, policy)
+    except (ApiError, NotImplementedError, ValueError) as exc:
+        log.warning("webhooks of connection %s not registered: %s", result.connection_id, exc)
+        return replace(result, webhook_error=str(exc))
+    return replace(result, webhooks=tuple(topics))

@@ -1,11 +1,14 @@
-"""``sadakat connectors list`` (what is installed) and ``sadakat connector new NAME`` (a package
-skeleton that passes its own conformance tests).
+"""``sadakat connectors list`` (what is installed), ``sadakat connect PLATFORM`` (connect an
+API-key platform to an account) and ``sadakat connector new NAME`` (a package skeleton that
+passes its own conformance tests).
 
 The SDK is imported inside the commands so that ``sadakat keygen`` and friends stay quick."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -46,6 +49,75 @@ def connectors_list(show_settings: bool) -> None:
                                "yes" if field.secret else "",
                                "" if field.default is None else repr(field.default), field.description)
             console.print(fields)
+
+
+@click.command("connect")
+@click.argument("platform")
+@click.option("--account", "account_id", type=int, required=True, help="The account to connect.")
+@click.option("--set", "assignments", multiple=True, metavar="FIELD=VALUE",
+              help="A setting of the connector (repeatable); see `sadakat connectors list --settings`.")
+@click.pass_obj
+def connect_command(ctx: Any, platform: str, account_id: int, assignments: tuple[str, ...]) -> None:
+    """Connect Mailchimp, Klaviyo or an installed plugin's platform by its settings.
+
+    The platform checks the settings before anything is stored; connecting the same audience
+    or account again updates its connection. A secret not given with --set comes from
+    $SADAKAT_CONNECT_<FIELD> (an empty variable leaves an optional one unset) or a hidden
+    prompt, so it need not appear on the command line. Shopify and WooCommerce have their own
+    commands.
+    """
+    from connectors.sdk import ApiError, InvalidSettings
+    from integration.connections import ConnectRefused, connect, key_connector
+
+    try:
+        cls = key_connector(platform)
+    except (LookupError, ConnectRefused) as exc:
+        raise click.ClickException(str(exc)) from None
+    values = _assigned(assignments)
+    for field in cls.Settings.fields():
+        if field.secret and field.name not in values:
+            if (answer := _secret(field.name, field.description, field.required)):
+                values[field.name] = answer
+    rt = ctx.runtime
+    try:
+        connected = connect(rt.engine, rt.box, account_id, platform, values,
+                            public_url=rt.settings.server.public_url)
+    except InvalidSettings as exc:
+        raise click.ClickException(str(exc)) from None
+    except ApiError as exc:
+        raise click.ClickException(f"{platform} refused the settings, nothing was stored: {exc}") from None
+    except ConnectRefused as exc:
+        raise click.ClickException(str(exc)) from None
+    verb = "connected" if connected.created else "updated"
+    click.echo(f"connection {connected.connection_id}: {platform} {connected.external_id} {verb}")
+    if connected.webhooks:
+        click.echo(f"webhooks registered: {', '.join(connected.webhooks)}")
+    elif connected.webhook_error:
+        click.echo(f"webhooks not registered: {connected.webhook_error}; the platform must deliver "
+                   f"to {connected.webhook_url} (retry from the admin's connections page)", err=True)
+
+
+def _assigned(assignments: tuple[str, ...]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for item in assignments:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"{item!r} is not FIELD=VALUE", param_hint="--set")
+        values[name.strip()] = value
+    return values
+
+
+def _secret(name: str, description: str, required: bool) -> str:
+    """A secret from $SADAKAT_CONNECT_<FIELD>, else asked for without echo ("" for none)."""
+    variable = f"SADAKAT_CONNECT_{name.upper()}"
+    if variable in os.environ:
+        return os.environ[variable]
+    label = name + (f" ({description})" if description else "") + ("" if required else ", empty for none")
+    try:
+        return click.prompt(label, hide_input=True, default=None if required else "",
+                            show_default=False)
+    except click.Abort:
+        raise click.ClickException(f"{name}: not given (--set {name}=..., ${variable} or the prompt)") from None
 
 
 @click.group("connector")

@@ -269,6 +269,9 @@ class Connector:
     - ``Settings``: a ``ConnectorSettings`` subclass (secrets typed ``SecretStr``).
     - ``webhooks``: a ``WebhookHandler`` instance if the platform sends webhooks.
     - ``push_batch_size``: the platform's real maximum items per write call.
+    - ``connect_with``: empty for a platform a merchant connects by entering its ``Settings``
+      (``sadakat connect``, the admin's form); otherwise the command or page that connects it
+      instead (an OAuth install, a key hand-over), which those two point the merchant to.
     """
 
     name: ClassVar[str]
@@ -280,6 +283,7 @@ class Connector:
     webhooks: ClassVar[WebhookHandler | None] = None
     # Largest number of items the platform accepts in one push call (metafieldsSet: 25, ...).
     push_batch_size: ClassVar[int] = 100
+    connect_with: ClassVar[str] = ""
 
     def __init__(self, settings: ConnectorSettings, *, policy: RetryPolicy | None = None) -> None:
         self.settings = settings

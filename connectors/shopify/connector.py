@@ -124,6 +124,7 @@ class ShopifyConnector(Connector):
     name = "shopify"
     title = "Shopify"
     version = "2026-07"
+    connect_with = "the app install (/auth/shopify/install?shop=...) or `sadakat shopify connect`"
     capabilities = frozenset({
         Capability.PULL, Capability.PUSH_ATTRIBUTES, Capability.PUSH_SEGMENTS,
         Capability.ISSUE_REWARDS, Capability.WEBHOOKS,

@@ -113,6 +113,7 @@ class WooCommerceConnector(Connector):
     name = "woocommerce"
     title = "WooCommerce"
     version = "1"
+    connect_with = "`sadakat woocommerce authorize` (the site grants keys) or `sadakat woocommerce connect`"
     capabilities = frozenset({
         Capability.PULL, Capability.PUSH_ATTRIBUTES, Capability.ISSUE_REWARDS, Capability.WEBHOOKS,
     })

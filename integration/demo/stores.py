@@ -16,20 +16,17 @@ from typing import Any
 import requests
 from sqlmodel import select
 
-from connectors.klaviyo.connector import KlaviyoConnector
 from connectors.klaviyo.fake import FakeKlaviyo
-from connectors.mailchimp.connector import MailchimpConnector
 from connectors.mailchimp.fake import FakeMailchimp
-from connectors.sdk import Connector, ConnectorSettings
 from connectors.shopify.connector import ShopifySettings
 from connectors.shopify.fake import FakeShopify
 from connectors.shopify.fake.store import ORDER_BASE, iso
 from connectors.shopify.install import connect_shop
 from connectors.woocommerce.auth import begin_authorization
 from connectors.woocommerce.fake import FakeWooCommerce
-from integration.accounts import add_connection
+from integration.connections import connect
 from integration.db import read_session, write_session
-from integration.models import Account, Connection
+from integration.models import Connection
 from integration.runtime import Runtime
 
 SHOP = "sadakat-demo.myshopify.com"
@@ -83,14 +80,12 @@ def connect_all(runtime: Runtime, account_id: int, fakes: Fakes, public_url: str
     return {
         "shopify": shopify.connection_id,
         "woocommerce": _authorize_woocommerce(runtime, account_id, fakes.woocommerce, public_url),
-        "mailchimp": _connect_by_key(runtime, account_id, MailchimpConnector(
-            MailchimpConnector.Settings(api_key=fakes.mailchimp.api_key, list_id=fakes.mailchimp.list_id,
-                                        api_url=fakes.mailchimp.url,
-                                        webhook_secret="demo-mailchimp-webhook-secret"))),
-        "klaviyo": _connect_by_key(runtime, account_id, KlaviyoConnector(
-            KlaviyoConnector.Settings(api_key=KLAVIYO_KEY, base_url=fakes.klaviyo.url,
-                                      webhook_secret="demo-klaviyo-webhook-secret",
-                                      poll_interval=0.05))),
+        "mailchimp": _connect_by_key(runtime, account_id, "mailchimp", public_url, {
+            "api_key": fakes.mailchimp.api_key, "list_id": fakes.mailchimp.list_id,
+            "api_url": fakes.mailchimp.url, "webhook_secret": "demo-mailchimp-webhook-secret"}),
+        "klaviyo": _connect_by_key(runtime, account_id, "klaviyo", public_url, {
+            "api_key": KLAVIYO_KEY, "base_url": fakes.klaviyo.url,
+            "webhook_secret": "demo-klaviyo-webhook-secret", "poll_interval": 0.05}),
     }
 
 
@@ -109,16 +104,14 @@ def _authorize_woocommerce(runtime: Runtime, account_id: int, fake: FakeWooComme
             Connection.account_id == account_id, Connection.platform == "woocommerce")).one()
 
 
-def _connect_by_key(runtime: Runtime, account_id: int, connector: Connector) -> int:
-    """What the connect form of an API-key platform does: check the key, store the connection."""
-    connector.check()
-    settings: ConnectorSettings = connector.settings
-    plain, secrets = settings.split()
-    with write_session(runtime.engine) as session:
-        connection = add_connection(session, runtime.box, session.get(Account, account_id),
-                                    platform=connector.name, external_id=connector.external_id(),
-                                    credentials=secrets, settings=plain)
-        return connection.id
+def _connect_by_key(runtime: Runtime, account_id: int, platform: str, public_url: str,
+                    values: dict[str, Any]) -> int:
+    """What ``sadakat connect`` and the admin's form do with the merchant's keys."""
+    connected = connect(runtime.engine, runtime.box, account_id, platform, values,
+                        public_url=public_url)
+    if connected.webhook_error:
+        raise RuntimeError(f"{platform} webhooks not registered: {connected.webhook_error}")
+    return connected.connection_id
 
 
 # -- live store activity ----------------------------------------------------------------------
