@@ -7,6 +7,8 @@ Checks, in order (shopify.dev authorization-code grant):
 4. the callback's ``hmac`` and ``timestamp`` are valid (``shopify.Session.validate_params``);
 5. the code is exchanged for an offline token, which is stored encrypted by ``connect_shop``.
 
+The shop's new connection goes to the account whose admin started the install for that shop
+(``ACCOUNT_KEY``, also set only by our admin in the signed session), else to a new account.
 Then the merchant is sent on: back to the page that started a reconnect (``RETURN_KEY``, set in
 this browser's signed session by our own admin, so never a URL a request supplied), or else to
 the app inside the Shopify admin (``/admin/apps/<api key>``), which Shopify opens with a session
@@ -33,6 +35,7 @@ log = logging.getLogger(__name__)
 bp = Blueprint("shopify_auth", __name__, url_prefix="/auth/shopify")
 SESSION_KEY = "shopify_oauth"
 RETURN_KEY = "shopify_oauth_return"
+ACCOUNT_KEY = "shopify_oauth_account"
 
 
 def init_app(app: Flask) -> None:
@@ -106,7 +109,9 @@ def callback():
         return _refuse(f"the code could not be exchanged for a token: {exc}", 502)
     settings = ShopifySettings(shop=shop, access_token=token, api_secret=app.api_secret,
                                endpoint=current_app.config["SHOPIFY_ENDPOINT"])
-    installed = connect_shop(rt.engine, rt.box, settings, public_url=rt.settings.server.public_url)
+    chosen = session.pop(ACCOUNT_KEY, None) or {}
+    installed = connect_shop(rt.engine, rt.box, settings, public_url=rt.settings.server.public_url,
+                             account_id=chosen.get("account_id") if chosen.get("shop") == shop else None)
     log.info("shopify: %s %s (account %s, connection %s), webhooks %s", shop,
              "installed" if installed.created else "reinstalled", installed.account_id,
              installed.connection_id, ", ".join(installed.webhooks))

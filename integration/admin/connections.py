@@ -1,4 +1,10 @@
-"""Admin pages of the account's connections: how each is doing, reconnect, register webhooks.
+"""Admin pages of the account's connections: how each is doing, add one, reconnect, register
+webhooks.
+
+Adding one: a platform connected by its settings (Mailchimp, Klaviyo, an installed plugin) gets
+a form generated from its connector's ``Settings`` and goes through ``connections.connect``, the
+same way as ``sadakat connect``; Shopify starts the app install for a shop domain, WooCommerce the
+site's authorization, both bound to this account.
 
 Same rules as the other pages: signed in, one account (another account's connection is a 404),
 CSRF on every POST. A platform's refusal is shown on the page with its message, never swallowed.
@@ -8,18 +14,21 @@ from __future__ import annotations
 
 import logging
 
-from flask import flash, g, redirect, render_template, request, session, url_for
+from flask import abort, flash, g, redirect, render_template, request, session, url_for
 from sqlmodel import Session
 
-from connectors.sdk.base import InvalidSettings
+from connectors.sdk.base import InvalidSettings, SettingField
 from connectors.sdk.http import ApiError
-from connectors.sdk.registry import connector_class
-from connectors.shopify.oauth import RETURN_KEY
+from connectors.sdk.registry import connector_class, installed
+from connectors.shopify.connector import valid_shop
+from connectors.shopify.oauth import ACCOUNT_KEY, RETURN_KEY
+from connectors.woocommerce.auth import begin_authorization
 from integration import scope
 from integration.admin import i18n
 from integration.admin.connection_health import connection_health
 from integration.admin.views import bp, signed_in
 from integration.app import runtime
+from integration.connections import ConnectedElsewhere, ConnectRefused, connect, key_connector
 from integration.db import utcnow
 from integration.models import Connection, ConnectionStatus
 
@@ -92,3 +101,92 @@ def reconnect(db: Session, connection_id: int):
             return redirect(url_for("admin.connections"))
     return render_template("admin/reconnect.html", connection=connection, fields=fields,
                            errors=errors), (422 if errors else 200)
+
+
+@bp.get("/connections/new")
+@signed_in
+def add_connection(db: Session):
+    return _add_page({})
+
+
+def _add_page(errors: dict[str, str]):
+    """The platforms to pick from: those connected by their settings, then Shopify's and
+    WooCommerce's own flows."""
+    key_connectors = [item.connector for item in installed()
+                      if item.connector is not None and not item.connector.connect_with]
+    return render_template("admin/add_connection.html", key_connectors=key_connectors,
+                           shopify_app=bool(runtime().settings.shopify.api_key),
+                           errors=errors), (422 if errors else 200)
+
+
+@bp.route("/connections/new/<platform>", methods=["GET", "POST"])
+@signed_in
+def connect_platform(db: Session, platform: str):
+    """The connector's settings as a form; checked by the platform before anything is stored."""
+    try:
+        cls = key_connector(platform)
+    except LookupError:
+        abort(404)
+    except ConnectRefused:  # Shopify, WooCommerce: their own flows, on the page before
+        return redirect(url_for("admin.add_connection"))
+    fields = cls.Settings.fields()
+    entered = {f.name: value for f in fields if (value := request.form.get(f.name, "").strip())}
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        db.commit()  # connecting writes in its own transactions
+        rt = runtime()
+        try:
+            connected = connect(rt.engine, rt.box, g.account.id, platform, entered,
+                                public_url=rt.settings.server.public_url)
+        except InvalidSettings as exc:
+            errors = _per_field(exc.problems, fields)
+        except ApiError as exc:
+            errors = {"": f"{i18n.t('refused')}: {exc}"}
+        except ConnectedElsewhere:
+            errors = {"": i18n.t("connected_elsewhere")}
+        else:
+            label = f"{platform} {connected.external_id}"
+            flash(f"{label}: {i18n.t('connected' if connected.created else 'reconnected')}", "ok")
+            if connected.webhooks:
+                flash(f"{label}: {i18n.t('webhooks_registered')}: {', '.join(connected.webhooks)}", "ok")
+            elif connected.webhook_error:
+                flash(f"{label}: {i18n.t('webhooks_failed')}: {connected.webhook_error} "
+                      f"({connected.webhook_url})", "error")
+            return redirect(url_for("admin.connections"))
+    plain = {name: value for name, value in entered.items() if name not in cls.Settings.secret_fields()}
+    return render_template("admin/connect.html", connector=cls, fields=fields, errors=errors,
+                           values=plain), (422 if errors else 200)
+
+
+def _per_field(problems: dict[str, str], fields: list[SettingField]) -> dict[str, str]:
+    """Problems by the form's field; one about no single field goes on top of the form."""
+    names = {f.name for f in fields}
+    errors = {name: reason for name, reason in problems.items() if name in names}
+    others = [f"{name}: {reason}" for name, reason in problems.items() if name not in names]
+    return errors | ({"": "; ".join(others)} if others else {})
+
+
+@bp.post("/connections/new/shopify")
+@signed_in
+def add_shopify(db: Session):
+    """The app install for the shop, its connection made in this account, then back here."""
+    try:
+        shop = valid_shop(request.form.get("shop", ""))
+    except ValueError as exc:
+        return _add_page({"shop": str(exc)})
+    session[RETURN_KEY] = url_for("admin.connections")
+    session[ACCOUNT_KEY] = {"shop": shop, "account_id": g.account.id}
+    return redirect(url_for("shopify_auth.install", shop=shop))
+
+
+@bp.post("/connections/new/woocommerce")
+@signed_in
+def add_woocommerce(db: Session):
+    """To the site's authorization page; the keys it grants come to this account."""
+    try:
+        link = begin_authorization(db, account_id=g.account.id, site_url=request.form.get("site", ""),
+                                   public_url=runtime().settings.server.public_url,
+                                   allow_insecure_http=bool(request.form.get("allow_insecure_http")))
+    except ValueError as exc:
+        return _add_page({"site": str(exc)})
+    return redirect(link)

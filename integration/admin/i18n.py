@@ -100,6 +100,28 @@ TEXTS: dict[str, dict[str, str]] = {
     "refused": {"en": "the platform refused them", "tr": "platform bunları reddetti"},
     "not_installed": {"en": "this connector is not installed", "tr": "bu bağlayıcı kurulu değil"},
     "no_connections": {"en": "No connections yet.", "tr": "Henüz bağlantı yok."},
+    "add_connection": {"en": "Add a connection", "tr": "Bağlantı ekle"},
+    "add_by_settings": {"en": "Connected with an API key and its settings:",
+                        "tr": "API anahtarı ve ayarlarıyla bağlananlar:"},
+    "connect": {"en": "Connect", "tr": "Bağlan"},
+    "connect_hint": {"en": "The platform checks these settings before they are saved; secrets are "
+                           "stored encrypted. A field left empty takes its default.",
+                     "tr": "Kaydetmeden önce platform bu ayarları doğrular; gizli bilgiler şifreli "
+                           "saklanır. Boş bırakılan alan varsayılan değerini alır."},
+    "connected": {"en": "connected", "tr": "bağlandı"},
+    "connected_elsewhere": {"en": "This is already connected to another loyalty program.",
+                            "tr": "Bu zaten başka bir sadakat programına bağlı."},
+    "shopify_shop": {"en": "Shop domain", "tr": "Mağaza alan adı"},
+    "shopify_install": {"en": "Install the app on the shop", "tr": "Uygulamayı mağazaya yükle"},
+    "shopify_not_configured": {
+        "en": "The Shopify app is not configured ([shopify] api_key and api_secret); connect a "
+              "custom app with `sadakat shopify connect`.",
+        "tr": "Shopify uygulaması yapılandırılmamış ([shopify] api_key ve api_secret); özel "
+              "uygulamayı `sadakat shopify connect` ile bağlayın."},
+    "woocommerce_site": {"en": "Site address", "tr": "Site adresi"},
+    "woocommerce_authorize": {"en": "Authorize on the site", "tr": "Sitede yetkilendir"},
+    "allow_insecure_http": {"en": "Accept an http:// site (keys travel unencrypted)",
+                            "tr": "http:// siteyi kabul et (anahtarlar şifresiz iletilir)"},
 }
 
 UNITS = {"en": ("s", "min", "h", "d"), "tr": ("sn", "dk", "sa", "gün")}

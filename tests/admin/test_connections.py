@@ -155,3 +155,113 @@ def test_new_keys_replace_the_old_ones_after_the_platform_accepts_them(client, s
     credentials = box.open(stored.credentials)
     assert credentials["api_key"] == server.api_key
     assert credentials["webhook_secret"]  # a field left empty kept the stored secret
+
+
+# -- adding a connection ------------------------------------------------------------------------
+
+@pytest.fixture
+def audience():
+    with FakeMailchimp(seed=4, list_id=uuid.uuid4().hex[:10]) as server:
+        yield server
+
+
+def rows(session, platform: str, external_id: str) -> list:
+    session.rollback()  # a fresh snapshot: the app wrote in its own transactions
+    return session.exec(Connection.__table__.select().where(
+        Connection.platform == platform, Connection.external_id == external_id)).all()
+
+
+def mailchimp_form(token: str, server: FakeMailchimp, **changes: str) -> dict[str, str]:
+    return {"csrf_token": token, "api_key": server.api_key, "list_id": server.list_id,
+            "api_url": server.url, "webhook_secret": "an-unguessable-webhook-secret", **changes}
+
+
+def test_a_mailchimp_audience_is_added_from_the_form_its_settings_make(client, session, box,
+                                                                       merchant, audience):
+    listing = client.get("/admin/connections").get_data(as_text=True)
+    assert 'href="/admin/connections/new"' in listing
+    picker = client.get("/admin/connections/new").get_data(as_text=True)
+    assert 'href="/admin/connections/new/mailchimp"' in picker
+    assert 'href="/admin/connections/new/klaviyo"' in picker
+    assert 'href="/admin/connections/new/shopify"' not in picker  # its own form instead
+    form = client.get("/admin/connections/new/mailchimp")
+    text = form.get_data(as_text=True)
+    assert 'type="password" name="api_key"' in text and 'name="list_id" value=""' in text
+    assert 'placeholder="5"' in text  # max_connections' default
+    token = csrf(form.data)
+
+    missing = client.post("/admin/connections/new/mailchimp",
+                          data=mailchimp_form(token, audience, list_id="", max_connections="50"))
+    page = missing.get_data(as_text=True)
+    assert missing.status_code == 422 and "Field required" in page and "less than or equal to 10" in page
+    assert audience.api_key not in page  # a secret is never sent back
+    refused = client.post("/admin/connections/new/mailchimp",
+                          data=mailchimp_form(token, audience, api_key="0123456789abcdef-us21"))
+    assert refused.status_code == 422 and "the platform refused them" in refused.get_data(as_text=True)
+    assert rows(session, "mailchimp", audience.list_id) == []
+
+    added = client.post("/admin/connections/new/mailchimp", data=mailchimp_form(token, audience),
+                        follow_redirects=True)
+    text = added.get_data(as_text=True)
+    assert added.status_code == 200 and f"mailchimp {audience.list_id}: connected" in text
+    assert "webhooks registered: " in text
+    [stored] = rows(session, "mailchimp", audience.list_id)
+    assert stored.account_id == merchant["account"].id
+    assert box.open(stored.credentials)["api_key"] == audience.api_key
+    [hook] = audience.audience.webhooks
+    assert hook["url"].startswith(f"{PUBLIC_URL}/webhooks/mailchimp/{stored.id}/")
+
+    again = client.post("/admin/connections/new/mailchimp", data=mailchimp_form(token, audience),
+                        follow_redirects=True)
+    assert "new credentials saved" in again.get_data(as_text=True)
+    assert len(rows(session, "mailchimp", audience.list_id)) == 1
+
+
+def test_adding_needs_csrf_refuses_another_programs_audience_and_speaks_turkish(
+    client, session, box, merchant, audience
+):
+    assert client.post("/admin/connections/new/mailchimp",
+                       data=mailchimp_form("", audience)).status_code == 400
+    plain, secrets = mailchimp_settings(audience).split()
+    add_connection(session, box, merchant["other"], platform="mailchimp",
+                   external_id=audience.list_id, credentials=secrets, settings=plain)
+    session.commit()
+    token = csrf(client.get("/admin/connections/new/mailchimp").data)
+    taken = client.post("/admin/connections/new/mailchimp", data=mailchimp_form(token, audience))
+    assert taken.status_code == 422
+    assert "already connected to another loyalty program" in taken.get_data(as_text=True)
+    turkish = client.get("/admin/connections/new?lang=tr").get_data(as_text=True)
+    assert "Bağlantı ekle" in turkish and "Sitede yetkilendir" in turkish
+    assert client.get("/admin/connections/new/no-such-platform").status_code == 404
+    assert client.get("/admin/connections/new/woocommerce").status_code == 302
+
+
+def test_a_shop_added_from_the_admin_is_installed_into_this_account(client, fake, session, merchant):
+    client.application.config["SHOPIFY_ENDPOINT"] = fake.url
+    token = csrf(client.get("/admin/connections/new").data)
+    wrong = client.post("/admin/connections/new/shopify", data={"csrf_token": token, "shop": "evil.example"})
+    assert wrong.status_code == 422 and "is not a shop domain" in wrong.get_data(as_text=True)
+    started = client.post("/admin/connections/new/shopify", data={"csrf_token": token, "shop": fake.shop})
+    assert started.headers["Location"] == f"/auth/shopify/install?shop={fake.shop}"
+    consent = client.get(started.headers["Location"])
+    approved = requests.get(consent.headers["Location"], allow_redirects=False, timeout=10)
+    callback = urllib.parse.urlsplit(approved.headers["Location"])
+    done = client.get(f"{callback.path}?{callback.query}")
+    assert (done.status_code, done.headers["Location"]) == (302, "/admin/connections")
+    [stored] = rows(session, "shopify", fake.shop)
+    assert stored.account_id == merchant["account"].id
+
+
+def test_a_woocommerce_site_is_sent_to_its_authorization_for_this_account(client, session, merchant):
+    from connectors.woocommerce.models import WooAuthRequest
+
+    token = csrf(client.get("/admin/connections/new").data)
+    site = f"http://{uuid.uuid4().hex[:8]}.shop.test"
+    insecure = client.post("/admin/connections/new/woocommerce", data={"csrf_token": token, "site": site})
+    assert insecure.status_code == 422 and "http://" in insecure.get_data(as_text=True)
+    sent = client.post("/admin/connections/new/woocommerce",
+                       data={"csrf_token": token, "site": site, "allow_insecure_http": "1"})
+    assert sent.status_code == 302 and sent.headers["Location"].startswith(f"{site}/wc-auth/v1/authorize?")
+    session.rollback()
+    pending = session.exec(WooAuthRequest.__table__.select().where(WooAuthRequest.site_url == site)).one()
+    assert pending.account_id == merchant["account"].id
