@@ -7,13 +7,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from connectors.klaviyo.connector import KlaviyoConnector
 from connectors.klaviyo.fake import FakeKlaviyo
 from connectors.sdk import RetryPolicy
 from integration.accounts import add_connection
-from integration.connections import connector_for
+from integration import connections
 from integration.events import apply_event
 from integration.models import Account, Connection
 from integration.records import CustomerRecord, CustomerUpserted
@@ -44,27 +45,23 @@ def sleeps() -> Sleeps:
     return Sleeps()
 
 
-def _connect(session: Session, box, account: Account, fake: FakeKlaviyo,
+def _connect(engine: Engine, session: Session, box, account: Account, fake: FakeKlaviyo,
              policy: RetryPolicy | None = None) -> tuple[Connection, KlaviyoConnector]:
-    """What the connect form does: validate settings, check the key, store the connection."""
-    settings = KlaviyoConnector.Settings(
-        api_key=API_KEY, webhook_secret=WEBHOOK_SECRET, base_url=fake.url, poll_interval=0.01,
-    )
-    probe = KlaviyoConnector(settings)
-    probe.check()
-    plain, secrets = settings.split()
-    connection = add_connection(session, box, account, platform="klaviyo",
-                                external_id=probe.external_id(), credentials=secrets, settings=plain)
-    session.commit()
-    connector = connector_for(connection, box, policy=policy)
+    """Connected the way a merchant does it (``sadakat connect``, the admin's form)."""
+    connected = connections.connect(engine, box, account.id, "klaviyo", {
+        "api_key": API_KEY, "webhook_secret": WEBHOOK_SECRET, "base_url": fake.url,
+        "poll_interval": 0.01,
+    })
+    connection = session.get(Connection, connected.connection_id)
+    connector = connections.connector_for(connection, box, policy=policy)
     assert isinstance(connector, KlaviyoConnector)
     return connection, connector
 
 
 @pytest.fixture
-def connect(session, box, account):
+def connect(engine, session, box, account):
     """``connect(fake, policy)`` → (connection, connector) for this test's account."""
-    return lambda fake, policy=None: _connect(session, box, account, fake, policy)
+    return lambda fake, policy=None: _connect(engine, session, box, account, fake, policy)
 
 
 @pytest.fixture

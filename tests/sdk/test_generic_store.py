@@ -109,3 +109,29 @@ def test_sync_then_incremental_then_push(engine, box):
         posts = fake.calls("POST")
         assert push_attributes(engine, connection_id, connector).changed == 0
         assert fake.calls("POST") == posts
+
+
+def test_a_merchant_connects_it_with_sadakat_connect(config_path, session, box, account):
+    """The plugin's platform is connected like any API-key platform, secrets from the environment;
+    it has no API to register webhooks, so the command says where they must be delivered."""
+    from click.testing import CliRunner
+
+    from integration.cli import main
+
+    with FakeGenericStore(seed=3, customers=2, orders=2) as fake:
+        result = CliRunner().invoke(main, [
+            "--config", config_path, "connect", "generic_store", "--account", str(account.id),
+            "--set", f"base_url={fake.url}", "--set", "page_size=20",
+        ], env={"SADAKAT_CONNECT_API_KEY": fake.api_key,
+                "SADAKAT_CONNECT_WEBHOOK_SECRET": fake.webhook_secret})
+        assert result.exit_code == 0, result.output
+        connection = session.exec(select(Connection).where(
+            Connection.account_id == account.id, Connection.platform == "generic_store")).one()
+        assert result.output.splitlines() == [
+            f"connection {connection.id}: generic_store {connection.external_id} connected",
+            "webhooks not registered: generic_store has no webhooks to register; the platform must "
+            f"deliver to http://127.0.0.1:8000/webhooks/generic_store/{connection.id} (retry from "
+            "the admin's connections page)",
+        ]
+        assert connection.settings["page_size"] == 20
+        connector_for(connection, box).check()
