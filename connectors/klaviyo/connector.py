@@ -60,6 +60,7 @@ LIST_BATCH = 1_000                   # list relationships: profiles per call
 EMAIL_LOOKUP_BATCH = 100             # any(email,[...]) values per get_profiles call
 PULL_LAG = timedelta(minutes=1)      # re-read window for profiles updated during the last run
 LIST_PREFIX = "Sadakat: "
+WEBHOOK_NAME = "Sadakat consent"
 
 
 class KlaviyoSettings(ConnectorSettings):
@@ -352,16 +353,28 @@ class KlaviyoConnector(Connector):
                              "attributes": {"profile": {"data": profile}}}})
 
     def register_webhooks(self, url: str) -> list[str]:
-        """One system webhook for the consent topics, signed with ``webhook_secret``."""
+        """One system webhook for the consent topics, signed with ``webhook_secret``.
+
+        Registering again (a reconnect, the admin's button) updates the webhook already pointed
+        at ``url`` (new secret, topics, enabled) instead of adding a second one that would send
+        every event twice.
+        """
         if self.settings.webhook_secret is None:
             raise ApiError("set webhook_secret (at least 16 characters) before registering webhooks")
         topics = sorted(TOPIC_CONSENT)
-        self._call("create_webhook", self.api.Webhooks.create_webhook, {"data": {
+        data: dict[str, Any] = {
             "type": "webhook",
-            "attributes": {"name": "Sadakat consent", "endpoint_url": url,
+            "attributes": {"name": WEBHOOK_NAME, "endpoint_url": url, "enabled": True,
                            "secret_key": self.settings.webhook_secret.get_secret_value()},
             "relationships": {"webhook-topics": {"data": [{"type": "webhook-topic", "id": t} for t in topics]}},
-        }})
+        }
+        listed = self._call("get_webhooks", self.api.Webhooks.get_webhooks)["data"]
+        existing = next((w["id"] for w in listed if w["attributes"]["endpoint_url"] == url), None)
+        if existing is None:
+            self._call("create_webhook", self.api.Webhooks.create_webhook, {"data": data})
+        else:
+            self._call("update_webhook", self.api.Webhooks.update_webhook, existing,
+                       {"data": {**data, "id": existing}})
         return topics
 
 

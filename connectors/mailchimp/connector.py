@@ -210,16 +210,28 @@ class MailchimpConnector(Connector):
 
     def register_webhooks(self, url: str) -> list[str]:
         """Ask Mailchimp to notify ``{url}/{webhook_secret}`` of audience changes made by
-        members and admins (not by API calls: those are ours)."""
+        members and admins (not by API calls: those are ours).
+
+        Mailchimp keeps one webhook per URL on an audience and refuses a second, so registering
+        again (a reconnect, the admin's button) updates the one already there.
+        """
         secrets = self.webhook_secrets()
         if not secrets:
             raise ApiError("set webhook_secret before registering webhooks")
-        body = {
-            "url": f"{url.rstrip('/')}/{secrets[0]}",
+        target = f"{url.rstrip('/')}/{secrets[0]}"
+        wanted = {
             "events": {topic: True for topic in TOPICS} | {"campaign": False},
             "sources": {"user": True, "admin": True, "api": False},
         }
-        self.api.call(lambda: self.api.client.lists.create_list_webhook(self.settings.list_id, body))
+        lists = self.api.client.lists
+        registered = self.api.call(lambda: lists.get_list_webhooks(self.settings.list_id))
+        existing = next((h for h in registered["webhooks"] if h["url"] == target), None)
+        if existing is None:
+            self.api.call(lambda: lists.create_list_webhook(
+                self.settings.list_id, {"url": target, **wanted}))
+        else:
+            self.api.call(lambda: lists.update_list_webhook(
+                self.settings.list_id, existing["id"], wanted))
         return list(TOPICS)
 
     # -- helpers -----------------------------------------------------------------------------

@@ -196,6 +196,13 @@ def test_register_webhooks_subscribes_the_consent_topics(fake):
     assert sorted(hook["topics"]) == topics and "event:klaviyo.unsubscribed_from_email_marketing" in topics
     assert hook["secret_key"] == klaviyo.webhook_secrets()[0]
 
+    # Registering again with a rotated secret updates that webhook rather than adding a second.
+    rotated = connector(fake, webhook_secret="whsec-" + uuid.uuid4().hex)
+    rotated.register_webhooks("https://loyalty.example.com/webhooks/klaviyo/7")
+    [again] = fake.store.webhooks.values()
+    assert again["secret_key"] == rotated.webhook_secrets()[0] and again["enabled"] is True
+    assert len(fake.calls("create_webhook")) == 1 and len(fake.calls("update_webhook")) == 1
+
 
 def test_bulk_imports_split_at_the_payload_limit(fake):
     """Big properties (long segment lists) hit the 5 MB job limit before 10,000 profiles."""

@@ -131,6 +131,13 @@ def test_register_webhooks_puts_the_secret_in_the_url(fake, make_connector):
     assert hook["url"] == f"https://loyalty.example.com/webhooks/mailchimp/{connector.webhook_secrets()[0]}"
     assert hook["sources"]["api"] is False
 
+    # Mailchimp refuses a second webhook with the same URL: registering again updates the one there.
+    hook["events"]["profile"] = False  # say the merchant switched an event off in Mailchimp
+    connector.register_webhooks("https://loyalty.example.com/webhooks/mailchimp")
+    [again] = fake.audience.webhooks
+    assert again["id"] == hook["id"] and again["events"]["profile"] is True
+    assert fake.requests("PATCH", f"/webhooks/{hook['id']}")
+
 
 def test_fake_refuses_more_than_ten_simultaneous_connections(fake, make_connector):
     fake.latency = 0.3

@@ -497,9 +497,26 @@ class FakeKlaviyo:
                                {"pointer": "/data/attributes/secret_key"})
         webhook_id = self.store.new_id("WH")
         topics = [t["id"] for t in data["relationships"]["webhook-topics"].get("data", [])]
-        self.store.webhooks[webhook_id] = {**attributes, "topics": topics}
-        return self._json({"data": {"type": "webhook", "id": webhook_id, "attributes": {
-            "name": attributes["name"], "endpoint_url": attributes["endpoint_url"], "enabled": True}}}, 201)
+        self.store.webhooks[webhook_id] = {"enabled": True, **attributes, "topics": topics}
+        return self._json({"data": self._webhook(webhook_id)}, 201)
+
+    def _op_get_webhooks(self, body: Any) -> Response:
+        return self._json({"data": [self._webhook(i) for i in self.store.webhooks]})
+
+    def _op_update_webhook(self, body: Any, id: str) -> Response:
+        if id not in self.store.webhooks or body["data"].get("id") != id:
+            raise KlaviyoError(404, "not_found", "Not found.", f"No webhook {id!r}.")
+        hook = self.store.webhooks[id]
+        hook.update(body["data"].get("attributes", {}))
+        if "relationships" in body["data"]:
+            hook["topics"] = [t["id"] for t in body["data"]["relationships"]["webhook-topics"]["data"]]
+        return self._json({"data": self._webhook(id)})
+
+    def _webhook(self, webhook_id: str) -> dict[str, Any]:
+        """A webhook as Klaviyo shows it: never its secret."""
+        hook = self.store.webhooks[webhook_id]
+        return {"type": "webhook", "id": webhook_id, "attributes": {
+            "name": hook["name"], "endpoint_url": hook["endpoint_url"], "enabled": hook["enabled"]}}
 
     # -- asynchronous jobs ---------------------------------------------------------------------
 

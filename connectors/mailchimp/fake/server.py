@@ -110,6 +110,8 @@ _ROUTES = Map([
     Rule("/3.0/lists/<list_id>/merge-fields", endpoint="add_merge_field", methods=["POST"]),
     Rule("/3.0/lists/<list_id>/webhooks", endpoint="list_webhooks", methods=["GET"]),
     Rule("/3.0/lists/<list_id>/webhooks", endpoint="add_webhook", methods=["POST"]),
+    Rule("/3.0/lists/<list_id>/webhooks/<webhook_id>", endpoint="update_webhook",
+         methods=["PATCH"]),
     Rule("/3.0/batches", endpoint="start_batch", methods=["POST"]),
     Rule("/3.0/batches/<batch_id>", endpoint="batch_status", methods=["GET"]),
     Rule("/batch-results/<batch_id>.tar.gz", endpoint="batch_results", methods=["GET"]),
@@ -370,8 +372,20 @@ class FakeMailchimp:
         if not body.get("url", "").startswith(("http://", "https://")):
             raise Problem(400, "Invalid Resource", "The resource submitted could not be validated.",
                           [{"field": "url", "message": "A valid URL is required"}])
+        if any(hook["url"] == body["url"] for hook in self.audience.webhooks):
+            # Mailchimp keeps one webhook per URL on an audience and refuses a second one.
+            raise Problem(400, "Invalid Resource", "The resource submitted could not be validated.",
+                          [{"field": "url", "message": "A webhook with this URL already exists"}])
         hook = {"id": uuid.uuid4().hex[:10], "list_id": self.list_id, **body}
         self.audience.webhooks.append(hook)
+        return 200, hook
+
+    def _update_webhook(self, body: Any, webhook_id: str, **_: Any) -> tuple[int, Any]:
+        _check("PATCH /lists/{list_id}/webhooks/{webhook_id}", body)
+        hook = next((h for h in self.audience.webhooks if h["id"] == webhook_id), None)
+        if hook is None:
+            raise Problem(404, "Resource Not Found", "The requested resource could not be found.")
+        hook.update(body)
         return 200, hook
 
     def _start_batch(self, body: Any, **_: Any) -> tuple[int, Any]:
