@@ -93,8 +93,10 @@ def connect_command(ctx: Any, platform: str, account_id: int, assignments: tuple
     if connected.webhooks:
         click.echo(f"webhooks registered: {', '.join(connected.webhooks)}")
     elif connected.webhook_error:
-        click.echo(f"webhooks not registered: {connected.webhook_error}; the platform must deliver "
-                   f"to {connected.webhook_url} (retry from the admin's connections page)", err=True)
+        # the connection is kept; like ``woocommerce connect``, the command still fails
+        raise click.ClickException(
+            f"webhooks not registered: {connected.webhook_error}; the platform must deliver to "
+            f"{connected.webhook_url} (retry from the admin's connections page)")
 
 
 def _assigned(assignments: tuple[str, ...]) -> dict[str, str]:
