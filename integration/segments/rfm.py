@@ -71,17 +71,22 @@ def group_of(r: int, f: int, m: int) -> str:
 
 def collect_stats(session: Session, account_id: int, changed_only: bool) -> None:
     """Fill ``segment_stats`` with the counted-order figures of every buyer, or of the changed
-    customers alone (their orders found through the customer index, not a scan of all orders)."""
-    epoch = epoch_days(literal_column("o.placed_at")).compile(
-        dialect=session.get_bind().dialect)
+    customers alone (their orders found through the customer index, not a scan of all orders).
+
+    First and last order are aggregated as timestamps and turned into days once per customer:
+    per order, PostgreSQL's EXTRACT gives a numeric whose MIN/MAX state costs far more memory
+    and time over five million orders."""
+    dialect = session.get_bind().dialect
+    last, first = (epoch_days(literal_column(f"{agg}(o.placed_at)")).compile(dialect=dialect)
+                   for agg in ("MAX", "MIN"))
     states = ", ".join(f"'{s}'" for s in COUNTED_STATES)
     source = ("segment_changed c JOIN orders o ON o.customer_id = c.customer_id" if changed_only
               else "orders o")
     session.execute(text(f"""
         INSERT INTO segment_stats (customer_id, orders, spend, last_order_days, first_order_days,
                                    discounted_orders)
-        SELECT o.customer_id, COUNT(*), SUM(o.total - o.refunded_total), MAX({epoch}),
-               MIN({epoch}), SUM(CASE WHEN o.discount_total > 0 THEN 1 ELSE 0 END)
+        SELECT o.customer_id, COUNT(*), SUM(o.total - o.refunded_total), {last}, {first},
+               SUM(CASE WHEN o.discount_total > 0 THEN 1 ELSE 0 END)
         FROM {source}
         WHERE o.account_id = :account_id AND o.customer_id IS NOT NULL
           AND o.status IN ({states})
@@ -147,6 +152,8 @@ def score_all(session: Session, account_id: int, now: datetime) -> int:
               (5 * COUNT(*) OVER (ORDER BY spend) + n - 1) / n AS m
             FROM segment_stats CROSS JOIN (SELECT COUNT(*) AS n FROM segment_stats) total)"""
     count = _upsert(session, account_id, scored, now)
+    # Every segment rule of this run joins these rows: plan those joins on today's numbers.
+    analyze(session, "customer_insight")
     bounds: dict[str, dict[str, float]] = {}
     for dim, column in DIMENSIONS.items():
         rows = session.execute(text(f"""

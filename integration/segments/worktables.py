@@ -7,6 +7,10 @@ of rows a full run writes leave no dead rows behind for the next (incremental) r
 through until a vacuum comes by. PostgreSQL's autovacuum never analyzes temporary tables, so
 ``analyze`` is called after each is filled: the planner then knows 10,000 changed customers are
 few and looks their orders up by index instead of scanning every order.
+
+Only ``segment_changed`` has a key: the others are read whole by hash joins, and a B-tree filled
+in random order would thrash PostgreSQL's small temporary buffer pool (``temp_buffers``, 8 MB)
+on the million rows of a full run.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ CHANGED = Table(
 
 STATS = Table(
     "segment_stats", _METADATA,
-    Column("customer_id", BigInteger, primary_key=True),
+    Column("customer_id", BigInteger, nullable=False),
     Column("orders", Integer, nullable=False),
     Column("spend", Float, nullable=False),
     Column("last_order_days", Float, nullable=False),
@@ -41,8 +45,8 @@ STATS = Table(
 
 FRESH = Table(
     "segment_fresh", _METADATA,
-    Column("segment_id", BigInteger, primary_key=True),
-    Column("customer_id", BigInteger, primary_key=True),
+    Column("segment_id", BigInteger, nullable=False),
+    Column("customer_id", BigInteger, nullable=False),
     prefixes=["TEMPORARY"],
 )
 """Members as evaluated now, diffed against ``segment_member``."""
