@@ -108,6 +108,7 @@ def _looked_at(ids: list[int], partial: set[int]):
 def recompute_segments(session: Session, account_id: int, segments: list[Segment],
                        now: datetime, incremental: bool = False) -> tuple[int, int]:
     """Bring the segments' members up to date; returns (added, removed) over all of them.
+    Runs inside ``work_tables`` after the scoring (``recompute_account`` does both).
 
     Incremental: a segment is re-evaluated for the customers in ``segment_changed`` alone,
     unless its rule changed since it was last computed (then it is done in full).
