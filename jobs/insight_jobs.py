@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import select
 
@@ -21,8 +21,15 @@ log = logging.getLogger(__name__)
 SEGMENT_JOBS = ("segments", "segments-full")
 
 
+# A write stamped ``updated_at`` just before a segment run started may commit after the run read
+# its snapshot; looking this far back again catches such stragglers on the next run. Looking at a
+# customer twice is harmless: an unchanged membership logs no change.
+LOOKBACK = timedelta(minutes=5)
+
+
 def _last_segment_run(ctx: JobContext) -> datetime | None:
-    """When the last successful segment run (either kind) started looking at the data."""
+    """When the last successful segment run (either kind) started looking at the data, less
+    ``LOOKBACK``."""
     with read_session(ctx.runtime.engine) as session:
         run = session.exec(
             select(JobRun)
@@ -31,7 +38,7 @@ def _last_segment_run(ctx: JobContext) -> datetime | None:
         ).first()
     if run is None or "through" not in run.counts:
         return None
-    return datetime.fromisoformat(run.counts["through"])
+    return datetime.fromisoformat(run.counts["through"]) - LOOKBACK
 
 
 def _recompute(ctx: JobContext, since: datetime | None) -> None:

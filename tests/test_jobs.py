@@ -178,9 +178,12 @@ def test_segment_jobs_full_then_incremental(session, runtime):
         SegmentMember.segment_id == seg.id)).all())
     assert members() == {rich.id}
     newcomer = new_customer(session, account, points_balance=800)
+    # stamped before the full run started, committed after it read: the next run still sees it
+    straggler = new_customer(session, account, points_balance=700,
+                             updated_at=full.started_at - timedelta(minutes=1))
     incremental = run_job(runtime, "segments")
     assert incremental.counts["mode"] == "incremental"
-    assert members() == {rich.id, newcomer.id}
+    assert members() == {rich.id, newcomer.id, straggler.id}
 
 
 def test_clv_without_enough_data_is_not_a_failure(session, runtime):

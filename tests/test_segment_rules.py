@@ -13,6 +13,7 @@ from integration.accounts import add_connection, create_account
 from integration.models import AbandonedCheckout, Customer, Order, OrderLine, Tier
 from integration.segments import Scope, members_query, parse_rule
 from integration.segments.rfm import score_all
+from integration.segments.worktables import work_tables
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 
@@ -64,7 +65,8 @@ def shop(session, box):
     session.add(AbandonedCheckout(account_id=account.id, connection_id=conn.id, platform_id="k2",
                                   customer_id=people["bob"].id, abandoned_at=NOW - timedelta(days=1),
                                   recovered=True))
-    score_all(session, account.id, NOW)  # the order statistics all-time rules read
+    with work_tables(session):
+        score_all(session, account.id, NOW)  # the order statistics all-time rules read
     session.commit()
     return account, {name: c.id for name, c in people.items()}
 

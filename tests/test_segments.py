@@ -247,3 +247,89 @@ def test_definitions_load_from_toml_and_json(tmp_path, session, store, settings)
     assert rules["Sale hunters"]["metric"] == "discount_share"
     listed = runner.invoke(main, [*base, "list", "--account", account])
     assert "Sale hunters" in listed.output
+
+
+INCREMENTAL_RULES = {
+    "Spend 90 d": {"metric": "spend", "window_days": 90, "op": ">=", "value": 100},
+    "No orders 90 d": {"metric": "order_count", "window_days": 90, "op": "<", "value": 1},
+    "Frequent": {"metric": "order_count", "op": ">=", "value": 3},
+    "High AOV": {"metric": "aov", "op": ">=", "value": 60},
+    "Recent": {"metric": "days_since_last_order", "op": "<=", "value": 30},
+    "Sale tag": {"metric": "bought", "tag": "sale"},
+    "Points or Gold": {"any": [{"metric": "points", "op": ">=", "value": 100},
+                               {"metric": "tier", "in": ["Gold"]}]},
+    "Not subscribed": {"not": {"metric": "consent", "in": ["subscribed"]}},
+}
+
+
+def memberships(store) -> dict[tuple[int, int], datetime]:
+    """(segment, customer) -> added_at of every membership of the account."""
+    rows = store.session.exec(select(SegmentMember).where(
+        SegmentMember.account_id == store.account.id)).all()
+    return {(m.segment_id, m.customer_id): m.added_at for m in rows}
+
+
+def test_incremental_run_equals_full_run_and_leaves_the_others_alone(store):
+    from integration.models import OrderLine, Tier
+
+    gold = Tier(account_id=store.account.id, name="Gold", threshold=Decimal(500))
+    store.session.add(gold)
+    store.session.flush()
+    people = []
+    for k in range(24):
+        c = store.customer(points_balance=(k * 37) % 160,
+                           consent="subscribed" if k % 3 else "unknown")
+        for i in range(k % 5):
+            o = store.order(c, 20 + (k * 13 + i * 7) % 90, days_ago=(k * 11 + i * 29) % 200)
+            if (k + i) % 4 == 0:
+                store.session.add(OrderLine(account_id=store.account.id, order_id=o.id,
+                                            tags="Sale, Summer", price=o.total))
+        people.append(c)
+    for name, rule in INCREMENTAL_RULES.items():
+        save_segment(store.session, store.account.id, SegmentDefinition(name=name, rule=rule),
+                     now=NOW - timedelta(days=1))
+    store.recompute()
+    before = memberships(store)
+    mark = max(c.id for c in changes_since(store.session, store.account.id))
+
+    later = NOW + timedelta(hours=1)
+    buyer, mover, cancelled, promoted, newcomer = people[1], people[2], people[6], people[7], people[5]
+    o = store.order(buyer, 250, days_ago=0, updated=later)  # big recent order with a sale line
+    store.session.add(OrderLine(account_id=store.account.id, order_id=o.id, tags="sale",
+                                price=o.total))
+    mover.points_balance, mover.updated_at = mover.points_balance + 500, later
+    for order in store.session.exec(select(Order).where(Order.customer_id == cancelled.id)):
+        order.status, order.updated_at = "cancelled", later  # no counted orders any more
+        store.session.add(order)
+    promoted.tier_id, promoted.updated_at = gold.id, later
+    store.order(newcomer, 80, days_ago=1, updated=later)
+    store.session.add_all([mover, promoted])
+    store.session.commit()
+    changed = {c.id for c in (buyer, mover, cancelled, promoted, newcomer)}
+
+    result = store.recompute(since=NOW, now=later)
+    assert result.changed_customers == len(changed)
+    after = memberships(store)
+    log = [c for c in changes_since(store.session, store.account.id, mark)]
+    assert log and {c.customer_id for c in log} <= changed
+    assert len({(c.segment_id, c.customer_id) for c in log}) == len(log)  # each change once
+    assert {k: v for k, v in after.items() if k[1] not in changed} == {
+        k: v for k, v in before.items() if k[1] not in changed}  # the others untouched
+    assert store.insight(cancelled).orders == 0 and store.insight(cancelled).rfm_group is None
+
+    again = store.recompute(since=NOW, now=later)  # the same changes once more: nothing new
+    assert (again.added, again.removed) == (0, 0)
+    assert memberships(store) == after
+
+    rule_ids = set(store.session.exec(select(Segment.id).where(
+        Segment.account_id == store.account.id, Segment.kind == "rule")).all())
+    full = store.recompute(now=later)  # what a full run at the same moment decides
+    rule_changes = [c for c in changes_since(store.session, store.account.id, mark)
+                    if c.segment_id in rule_ids and c.id > max(x.id for x in log)]
+    assert rule_changes == [] and full.segments == len(INCREMENTAL_RULES) + len(GROUPS)
+    assert {k for k in memberships(store) if k[0] in rule_ids} == {
+        k for k in after if k[0] in rule_ids}
+    for segment in store.session.exec(select(Segment).where(
+            Segment.account_id == store.account.id)).all():
+        store.session.refresh(segment)
+        assert segment.member_count == sum(1 for k in memberships(store) if k[0] == segment.id)

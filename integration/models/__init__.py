@@ -19,7 +19,6 @@ from integration.models.segments import (
     SegmentChange,
     SegmentMember,
     SegmentPushState,
-    SegmentScratch,
 )
 from integration.models.tenancy import Account, Connection, ConnectionStatus, SyncCursor
 from integration.portability.models import ImportRef  # noqa: E402,F401  (registers import_ref)
@@ -55,7 +54,6 @@ __all__ = [
     "SegmentChange",
     "SegmentMember",
     "SegmentPushState",
-    "SegmentScratch",
     "SyncCursor",
     "Tier",
 ]

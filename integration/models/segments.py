@@ -1,8 +1,7 @@
 """Segments, their members and the log of membership changes that pushes read as deltas.
 
-The derived tables (``segment_member``, ``segment_change``, ``segment_scratch``,
-``customer_insight``) carry no foreign keys: they are written a million rows at a time by
-INSERT ... SELECT from rows that exist, and a foreign-key trigger would re-check each row one by
+The derived tables (``segment_member``, ``segment_change``, ``customer_insight``) carry no
+foreign keys: they are written a million rows at a time by INSERT ... SELECT from rows that exist, and a foreign-key trigger would re-check each row one by
 one (on PostgreSQL also locking the parent rows, the segments updated in the same transaction).
 """
 
@@ -62,16 +61,6 @@ class SegmentChange(SQLModel, table=True):
     customer_id: int = Field(sa_type=BigId)
     change: str = Field(sa_type=String(10))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-
-
-class SegmentScratch(SQLModel, table=True):
-    """Work table of a recompute: the freshly evaluated members, diffed against ``segment_member``
-    in SQL and emptied in the same transaction."""
-
-    __tablename__ = "segment_scratch"
-
-    segment_id: int = Field(primary_key=True, sa_type=BigId)
-    customer_id: int = Field(primary_key=True, sa_type=BigId)
 
 
 class AbandonedCheckout(SQLModel, table=True):

@@ -37,6 +37,7 @@ from sqlmodel import Session, delete
 from integration.db import UTCDateTime
 from integration.models import RfmBounds
 from integration.segments.rules import COUNTED_STATES
+from integration.segments.worktables import STATS, analyze
 from integration.sqlfuncs import epoch_days
 
 GROUPS = ("Champions", "Loyal", "Potential loyalist", "Can't lose", "At risk", "Hibernating", "Lost")
@@ -68,30 +69,40 @@ def group_of(r: int, f: int, m: int) -> str:
     return "Hibernating" if r == 2 else "Lost"
 
 
-def _stats_sql(session: Session, only: str | None) -> str:
-    epoch = epoch_days(literal_column("o.placed_at")).compile(
-        dialect=session.get_bind().dialect)
+def collect_stats(session: Session, account_id: int, changed_only: bool) -> None:
+    """Fill ``segment_stats`` with the counted-order figures of every buyer, or of the changed
+    customers alone (their orders found through the customer index, not a scan of all orders).
+
+    First and last order are aggregated as timestamps and turned into days once per customer:
+    per order, PostgreSQL's EXTRACT gives a numeric whose MIN/MAX state costs far more memory
+    and time over five million orders."""
+    dialect = session.get_bind().dialect
+    last, first = (epoch_days(literal_column(f"{agg}(o.placed_at)")).compile(dialect=dialect)
+                   for agg in ("MAX", "MIN"))
     states = ", ".join(f"'{s}'" for s in COUNTED_STATES)
-    restrict = f" AND o.customer_id IN ({only})" if only else ""
-    return f"""stats AS (
-        SELECT o.customer_id AS customer_id, COUNT(*) AS orders,
-               SUM(o.total - o.refunded_total) AS spend, MAX({epoch}) AS last_order_days,
-               MIN({epoch}) AS first_order_days,
-               SUM(CASE WHEN o.discount_total > 0 THEN 1 ELSE 0 END) AS discounted_orders
-        FROM orders o
+    source = ("segment_changed c JOIN orders o ON o.customer_id = c.customer_id" if changed_only
+              else "orders o")
+    session.execute(text(f"""
+        INSERT INTO segment_stats (customer_id, orders, spend, last_order_days, first_order_days,
+                                   discounted_orders)
+        SELECT o.customer_id, COUNT(*), SUM(o.total - o.refunded_total), {last}, {first},
+               SUM(CASE WHEN o.discount_total > 0 THEN 1 ELSE 0 END)
+        FROM {source}
         WHERE o.account_id = :account_id AND o.customer_id IS NOT NULL
-          AND o.status IN ({states}){restrict}
-        GROUP BY o.customer_id)"""
+          AND o.status IN ({states})
+        GROUP BY o.customer_id
+    """), {"account_id": account_id})
+    analyze(session, STATS)
 
 
-def _upsert(session: Session, account_id: int, ctes: str, now: datetime) -> int:
+def _upsert(session: Session, account_id: int, scored: str, now: datetime) -> int:
     # The WITH goes inside the INSERT: SQLite reports no row count for a statement led by WITH.
     # Unchanged rows are not rewritten (the WHERE of DO UPDATE): a steady run stays cheap.
     statement = text(f"""
         INSERT INTO customer_insight (customer_id, account_id, points_expiring, orders, spend,
                                       last_order_days, first_order_days, discounted_orders,
                                       rfm_r, rfm_f, rfm_m, rfm_group, updated_at)
-        WITH {ctes},
+        WITH {scored},
         grouped AS (SELECT scored.*, {_GROUP_CASE} AS rfm_group FROM scored)
         SELECT customer_id, :account_id, 0, orders, spend, last_order_days, first_order_days,
                discounted_orders, r, f, m, rfm_group, :now
@@ -115,30 +126,34 @@ def _upsert(session: Session, account_id: int, ctes: str, now: datetime) -> int:
                            execution_options={"preserve_rowcount": True}).rowcount
 
 
-def _clear_without_orders(session: Session, account_id: int, only: str | None) -> None:
-    states = ", ".join(f"'{s}'" for s in COUNTED_STATES)
-    restrict = f" AND customer_id IN ({only})" if only else ""
+def _clear_without_orders(session: Session, account_id: int, changed_only: bool) -> None:
+    """Customers scored before but without counted orders now (all refunded or cancelled) lose
+    their figures: those looked at with no ``segment_stats`` row."""
+    restrict = (" AND customer_id IN (SELECT customer_id FROM segment_changed)" if changed_only
+                else "")
     session.execute(text(f"""
         UPDATE customer_insight SET orders = 0, spend = 0, last_order_days = NULL,
-            first_order_days = NULL, discounted_orders = 0, rfm_r = NULL, rfm_f = NULL, rfm_m = NULL, rfm_group = NULL
+            first_order_days = NULL, discounted_orders = 0, rfm_r = NULL, rfm_f = NULL,
+            rfm_m = NULL, rfm_group = NULL
         WHERE account_id = :account_id AND rfm_group IS NOT NULL{restrict}
-          AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.account_id = :account_id
-                          AND o.customer_id = customer_insight.customer_id
-                          AND o.status IN ({states}))
+          AND NOT EXISTS (SELECT 1 FROM segment_stats s
+                          WHERE s.customer_id = customer_insight.customer_id)
     """), {"account_id": account_id})
 
 
 def score_all(session: Session, account_id: int, now: datetime) -> int:
     """Score every customer with orders; store the bounds for incremental runs."""
-    _clear_without_orders(session, account_id, None)
-    scored = f"""{_stats_sql(session, None)},
-        scored AS (
+    collect_stats(session, account_id, changed_only=False)
+    _clear_without_orders(session, account_id, changed_only=False)
+    scored = """scored AS (
             SELECT customer_id, orders, spend, last_order_days, first_order_days, discounted_orders,
               (5 * COUNT(*) OVER (ORDER BY last_order_days) + n - 1) / n AS r,
               (5 * COUNT(*) OVER (ORDER BY orders) + n - 1) / n AS f,
               (5 * COUNT(*) OVER (ORDER BY spend) + n - 1) / n AS m
-            FROM stats CROSS JOIN (SELECT COUNT(*) AS n FROM stats) total)"""
+            FROM segment_stats CROSS JOIN (SELECT COUNT(*) AS n FROM segment_stats) total)"""
     count = _upsert(session, account_id, scored, now)
+    # Every segment rule of this run joins these rows: plan those joins on today's numbers.
+    analyze(session, "customer_insight")
     bounds: dict[str, dict[str, float]] = {}
     for dim, column in DIMENSIONS.items():
         rows = session.execute(text(f"""
@@ -160,21 +175,21 @@ def _score_case(column: str, limits: dict[str, float]) -> str:
     return f"CASE {whens} ELSE {ordered[-1][0]} END"
 
 
-def score_changed(session: Session, account_id: int, only: str, now: datetime) -> int:
-    """Score the customers selected by the SQL ``only`` against the last full run's bounds.
+def score_changed(session: Session, account_id: int, now: datetime) -> int:
+    """Score the customers in ``segment_changed`` against the last full run's bounds.
 
     Without bounds (no full run yet) this is a full run.
     """
     stored = session.get(RfmBounds, account_id)
     if stored is None:
         return score_all(session, account_id, now)
-    _clear_without_orders(session, account_id, only)
+    collect_stats(session, account_id, changed_only=True)
+    _clear_without_orders(session, account_id, changed_only=True)
     b = stored.bounds
-    scored = f"""{_stats_sql(session, only)},
-        scored AS (
+    scored = f"""scored AS (
             SELECT customer_id, orders, spend, last_order_days, first_order_days, discounted_orders,
               {_score_case('last_order_days', b.get('r', {}))} AS r,
               {_score_case('orders', b.get('f', {}))} AS f,
               {_score_case('spend', b.get('m', {}))} AS m
-            FROM stats)"""
+            FROM segment_stats)"""
     return _upsert(session, account_id, scored, now)

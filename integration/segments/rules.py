@@ -39,7 +39,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
-from sqlalchemy import Float, and_, case, cast, func, literal, not_, or_
+from sqlalchemy import Float, Table, and_, case, cast, func, literal, not_, or_
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import select
 
@@ -176,11 +176,12 @@ def parse_rule(data: dict[str, Any]) -> Rule:
 @dataclass(frozen=True)
 class Scope:
     """What a compilation is for: the account, the clock, and optionally the only customers to
-    look at (an incremental run), as a subquery of customer ids."""
+    look at (an incremental run): a table with a ``customer_id`` column, which then drives every
+    lookup, so the work follows the number of those customers rather than of all customers."""
 
     account_id: int
     now: datetime
-    only: Any = None
+    only: Table | None = None
 
 
 def compile_rule(rule: Rule, scope: Scope) -> ColumnElement[bool]:
@@ -203,7 +204,7 @@ def _orders(scope: Scope, window_days: int | None = None):
     if window_days is not None:
         conditions.append(Order.placed_at >= scope.now - timedelta(days=window_days))
     if scope.only is not None:
-        conditions.append(Order.customer_id.in_(scope.only))  # type: ignore[union-attr]
+        conditions.append(Order.customer_id.in_(select(scope.only.c.customer_id)))  # type: ignore[union-attr]
     return conditions
 
 
@@ -313,13 +314,12 @@ _CONDITIONS = {
 
 def members_query(rule: Rule, scope: Scope):
     """SELECT of the ids of the account's customers matching ``rule`` (erased ones never do)."""
-    conditions = [
-        Customer.account_id == scope.account_id,
-        Customer.redacted_at.is_(None),  # type: ignore[union-attr]
-        compile_rule(rule, scope),
-    ]
+    customers = Customer.__table__
     if scope.only is not None:
-        conditions.append(Customer.id.in_(scope.only))  # type: ignore[union-attr]
+        customers = scope.only.join(customers, customers.c.id == scope.only.c.customer_id)
     return (select(Customer.id)
+            .select_from(customers)
             .outerjoin(CustomerInsight, CustomerInsight.customer_id == Customer.id)
-            .where(*conditions))
+            .where(Customer.account_id == scope.account_id,
+                   Customer.redacted_at.is_(None),  # type: ignore[union-attr]
+                   compile_rule(rule, scope)))
