@@ -65,7 +65,7 @@ def redact_customer(
     customer.first_name = customer.last_name = customer.phone = ""
     customer.birthday = None
     customer.referral_code = None
-    customer.redacted_at = now or utcnow()
+    customer.redacted_at = customer.updated_at = now or utcnow()  # incremental segments drop them
     session.add(customer)
     session.exec(delete(CustomerIdentity).where(  # type: ignore[call-overload]
         CustomerIdentity.account_id == account_id, CustomerIdentity.customer_id == customer_id))

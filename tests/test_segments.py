@@ -333,3 +333,18 @@ def test_incremental_run_equals_full_run_and_leaves_the_others_alone(store):
             Segment.account_id == store.account.id)).all():
         store.session.refresh(segment)
         assert segment.member_count == sum(1 for k in memberships(store) if k[0] == segment.id)
+
+
+def test_a_redacted_customer_leaves_segments_on_the_next_incremental_run(store):
+    from integration.privacy import redact_customer
+
+    c = store.customer(points_balance=10)
+    save_segment(store.session, store.account.id, SegmentDefinition(
+        name="Has points", rule={"metric": "points", "op": ">", "value": 0}),
+        now=NOW - timedelta(days=1))
+    store.recompute()
+    assert members_of(store, "Has points") == {c.id}
+    redact_customer(store.session, store.account.id, c.id, now=NOW + timedelta(minutes=1))
+    store.session.commit()
+    store.recompute(since=NOW, now=NOW + timedelta(minutes=2))
+    assert members_of(store, "Has points") == set()

@@ -1,7 +1,7 @@
 """Segment recompute works in temporary tables: drop the shared segment_scratch table.
 
-Revision ID: 0004_segment_work_tables
-Revises: 0003_jobs_segments
+Revision ID: 0005_segment_work_tables
+Revises: 0004_job_run_by_connection
 Create Date: 2026-12-01 10:00:00
 """
 
@@ -9,8 +9,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0004_segment_work_tables'
-down_revision = '0003_jobs_segments'
+revision = '0005_segment_work_tables'
+down_revision = '0004_job_run_by_connection'
 branch_labels = None
 depends_on = None
 
