@@ -1,9 +1,9 @@
 """The fake shop's data: a seeded, deterministic store kept in compact arrays.
 
 A 100,000-customer / 500,000-order shop must start in a second or two and not hold a million
-dicts, so the base data lives in ``array`` columns and each customer/order is rendered into the
-GraphQL shape only when asked (from its index and the seed, so the same seed always gives the
-same shop). Changes made by tests (``update_customer``, ``update_order``, ``add_order``) and by the
+dicts, so the base data lives in ``array`` columns (drawn with numpy, and each customer's drawn
+facts in one small tuple) and each customer/order is rendered into the GraphQL shape only when
+asked (from its index and the seed, so the same seed always gives the same shop). Changes made by tests (``update_customer``, ``update_order``, ``add_order``) and by the
 connector's mutations (metafields, tags, discounts) live in small overlays.
 
 Distributions: a few customers place many orders (order owners drawn with a squared uniform),
@@ -59,8 +59,8 @@ def _unit(*values: int) -> float:
     return _mix(*values) / 2**64
 
 
-def _units(seed: int, stream: int, count: int) -> np.ndarray:
-    """``_unit(seed, stream, i)`` for i in 0..count-1, bit for bit (uint64 arithmetic wraps)."""
+def _mixes(seed: int, stream: int, count: int) -> np.ndarray:
+    """``_mix(seed, stream, i)`` for i in 0..count-1, bit for bit (uint64 arithmetic wraps)."""
     _, first, second = _SPLITMIX
     x = np.full(count, _mix(seed, stream), dtype=np.uint64)
     x ^= np.arange(count, dtype=np.uint64)
@@ -68,7 +68,12 @@ def _units(seed: int, stream: int, count: int) -> np.ndarray:
     x ^= x >> np.uint64(27)
     x *= np.uint64(second)
     x ^= x >> np.uint64(31)
-    return x.astype(np.float64) / 2.0**64
+    return x
+
+
+def _units(seed: int, stream: int, count: int) -> np.ndarray:
+    """``_unit(seed, stream, i)`` for i in 0..count-1, bit for bit."""
+    return _mixes(seed, stream, count).astype(np.float64) / 2.0**64
 
 
 def _column(kind: str, values: np.ndarray) -> array:
@@ -115,6 +120,7 @@ class Store:
         o_created[known] = np.maximum(o_created[known], c_created[owner[known]])
         o_updated = o_created + 3600 * 72 * _units(seed, 4, orders)
         self.c_created, self.c_updated = _column("d", c_created), _column("d", c_updated)
+        self._c_drawn = self._customer_draws(customers)
         self.o_customer = _column("q", owner)
         self.o_created, self.o_updated = _column("d", o_created), _column("d", o_updated)
         self.customer_patch: dict[int, dict[str, Any]] = {}
@@ -173,23 +179,38 @@ class Store:
             "price": Decimal(int(500 + 14500 * _unit(self.seed, 6, i) ** 2)) / 100,
         }
 
-    def customer(self, i: int) -> dict[str, Any]:
+    def _customer_draws(self, count: int) -> list[tuple[str, str, str, bool, str | None]]:
+        """(first name, last name, marketing state, has phone, birthday) of every customer,
+        drawn at once: an export of orders renders each order's customer, half a million times.
+        """
         seed = self.seed
-        first = FIRST[_mix(seed, 7, i) % len(FIRST)]
-        last = LAST[_mix(seed, 8, i) % len(LAST)]
-        roll = _unit(seed, 9, i)
-        state = MARKETING[0 if roll < 0.45 else 1 if roll < 0.8 else 2 if roll < 0.93 else 3 if roll < 0.98 else 4]
+        first = _mixes(seed, 7, count) % np.uint64(len(FIRST))
+        last = _mixes(seed, 8, count) % np.uint64(len(LAST))
+        state = np.searchsorted([0.45, 0.8, 0.93, 0.98], _units(seed, 9, count), side="right")
+        phone = _units(seed, 10, count) < 0.4
+        year = 1950 + _mixes(seed, 11, count) % np.uint64(55)
+        month = 1 + _mixes(seed, 12, count) % np.uint64(12)
+        day = 1 + _mixes(seed, 13, count) % np.uint64(28)
+        has_birthday = _units(seed, 14, count) < 0.3
+        return [
+            (FIRST[f], LAST[la], MARKETING[st], p, f"{y}-{m:02d}-{d:02d}" if b else None)
+            for f, la, st, p, y, m, d, b in zip(first.tolist(), last.tolist(), state.tolist(),
+                                                phone.tolist(), year.tolist(), month.tolist(),
+                                                day.tolist(), has_birthday.tolist())
+        ]
+
+    def customer(self, i: int) -> dict[str, Any]:
+        first, last, state, phone, birthday = self._c_drawn[i]
         node = {
             "id": f"gid://shopify/Customer/{CUSTOMER_BASE + i}",
             "firstName": first,
             "lastName": last,
             "email": f"{first}.{last}.{i}@example.com".lower(),
-            "phone": f"+1555{i:07d}" if _unit(seed, 10, i) < 0.4 else None,
+            "phone": f"+1555{i:07d}" if phone else None,
             "marketingState": state,
             "createdAt": iso(self.c_created[i]),
             "updatedAt": iso(self.touched_customers.get(i, self.c_updated[i])),
-            "birthday": (f"{1950 + _mix(seed, 11, i) % 55}-{1 + _mix(seed, 12, i) % 12:02d}-"
-                         f"{1 + _mix(seed, 13, i) % 28:02d}") if _unit(seed, 14, i) < 0.3 else None,
+            "birthday": birthday,
         }
         node.update(self.customer_patch.get(i, {}))
         return node
