@@ -7,9 +7,10 @@ current parent and its children keeps memory flat whatever the size of the shop.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from typing import Any
+
+import orjson
 
 from connectors.sdk import ApiError
 
@@ -21,7 +22,7 @@ def join_children(lines: Iterable[bytes | str]) -> Iterator[tuple[dict[str, Any]
     for number, raw in enumerate(lines, start=1):
         if not raw.strip():
             continue
-        item = json.loads(raw)
+        item = orjson.loads(raw)
         parent_id = item.pop("__parentId", None)
         if parent_id is None:
             if parent is not None:

