@@ -34,6 +34,7 @@ from integration.ledger import check_account  # noqa: E402
 from integration.migrate import upgrade  # noqa: E402
 from integration.models import OrderStatus, Tier  # noqa: E402
 from integration.records import CustomerRecord, OrderLineRecord, OrderRecord, OrderUpserted  # noqa: E402
+from integration.runtime import tune_gc  # noqa: E402
 from integration.settings import generate_key  # noqa: E402
 
 
@@ -80,6 +81,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
+    tune_gc()  # as every ``sadakat`` process (worker, scheduler, sync) does
     with TemporaryDirectory() as tmp:
         rate, per_cpu = run(f"sqlite:///{tmp}/bench.db", args.events, args.batch)
         print(f"sqlite:     {rate:8.0f} paid-order events/s wall, {per_cpu:8.0f} per CPU-second of"

@@ -37,6 +37,7 @@ from connectors.shopify.install import connect_shop  # noqa: E402
 from integration.crypto import SecretBox  # noqa: E402
 from integration.db import make_engine  # noqa: E402
 from integration.migrate import upgrade  # noqa: E402
+from integration.runtime import tune_gc  # noqa: E402
 from integration.settings import generate_key  # noqa: E402
 from integration.sync import sync_stream  # noqa: E402
 
@@ -175,6 +176,7 @@ def main() -> None:
     parser.add_argument("--budget-seconds", type=float, default=60.0)
     parser.add_argument("--skip", choices=["full", "core", "paged"], action="append", default=[])
     args = parser.parse_args()
+    tune_gc()  # as every ``sadakat`` process (the sync job's scheduler, the CLI) does
 
     if "full" not in args.skip:
         with fake_shopify(args.customers, args.orders) as info:

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlmodel import select
 
-from integration.runtime import Runtime, configure_logging
+from integration.runtime import Runtime, configure_logging, tune_gc
 from integration.settings import ConfigError, generate_key, load_settings
 
 console = Console()
@@ -155,7 +155,7 @@ if __name__ == "__main__":
     # ``python -m integration.cli``: run the imported module's group, where every command below
     # is registered. Registering here would import this file a second time, half-built, from the
     # command modules that import it (a circular import).
-    from integration.cli import main as registered
+    from integration.cli import run as registered
 
     registered()
 
@@ -177,3 +177,10 @@ for _command in (
     export_command,
 ):
     main.add_command(_command)
+
+
+def run() -> None:
+    """The ``sadakat`` console script: the command group in a process tuned for batch work
+    (``tune_gc``; gunicorn's workers inherit it when they fork)."""
+    tune_gc()
+    main()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from dataclasses import dataclass, field
 
@@ -30,3 +31,17 @@ def configure_logging(level: str) -> None:
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+
+
+def tune_gc() -> None:
+    """Let the cycle collector run far less often in a Sadakat process (every command does this).
+
+    Applying a page of orders allocates tens of thousands of short-lived objects. At CPython's
+    default threshold (a collection every 700 net allocations) the collector ran hundreds of times
+    per page, each time walking the rows the session holds: about a third of the CPU of a sync or
+    an inbox batch. ``gc.freeze`` also takes what start-up loaded out of every later collection.
+    ``benchmarks/ledger.py`` on PostgreSQL: 2,079 -> 2,704 paid-order events/s.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 10)
