@@ -16,11 +16,8 @@ import random
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -31,6 +28,7 @@ from integration.ledger import check_account  # noqa: E402
 from integration.migrate import upgrade  # noqa: E402
 from integration.portability.exporter import export_account  # noqa: E402
 from integration.portability.importer import import_file  # noqa: E402
+from throwaway import POSTGRES, throwaway_database  # noqa: E402
 
 
 def make_file(path: Path, rows: int, customers: int) -> None:
@@ -79,7 +77,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--backends", default="sqlite,postgresql")
-    parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--pg-url", default=POSTGRES)
     args = parser.parse_args()
     print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())} "
           f"on {os.cpu_count()} CPUs")
@@ -91,21 +89,8 @@ def main() -> None:
         print(f"generated {args.rows:,} rows ({csv_path.stat().st_size / 1e6:.0f} MB) "
               f"in {time.perf_counter() - started:.1f} s")
         for backend in args.backends.split(","):
-            if backend == "sqlite":
-                bench("sqlite", f"sqlite:///{work / 'bench.db'}", csv_path, args.rows, work)
-            else:
-                name = f"sadakat_bench_{uuid.uuid4().hex[:8]}"
-                admin = create_engine(args.pg_url, isolation_level="AUTOCOMMIT")
-                with admin.connect() as conn:
-                    conn.execute(text(f'CREATE DATABASE "{name}"'))
-                try:
-                    url = make_url(args.pg_url).set(database=name).render_as_string(hide_password=False)
-                    bench("postgresql", url, csv_path, args.rows, work)
-                finally:
-                    with admin.connect() as conn:
-                        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                    admin.dispose()
-
+            with throwaway_database("sqlite" if backend == "sqlite" else args.pg_url) as url:
+                bench(backend, url, csv_path, args.rows, work)
 
 if __name__ == "__main__":
     main()

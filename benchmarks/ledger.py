@@ -20,9 +20,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from tempfile import TemporaryDirectory
-
-from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -36,6 +33,7 @@ from integration.models import OrderStatus, Tier  # noqa: E402
 from integration.records import CustomerRecord, OrderLineRecord, OrderRecord, OrderUpserted  # noqa: E402
 from integration.runtime import tune_gc  # noqa: E402
 from integration.settings import generate_key  # noqa: E402
+from throwaway import POSTGRES, throwaway_database  # noqa: E402
 
 
 def events(n: int, seed: int = 1) -> list[OrderUpserted]:
@@ -79,25 +77,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=20000)
     parser.add_argument("--batch", type=int, default=500)
-    parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--postgres", default=POSTGRES, help="the server for the PostgreSQL run")
     args = parser.parse_args()
     tune_gc()  # as every ``sadakat`` process (worker, scheduler, sync) does
-    with TemporaryDirectory() as tmp:
-        rate, per_cpu = run(f"sqlite:///{tmp}/bench.db", args.events, args.batch)
-        print(f"sqlite:     {rate:8.0f} paid-order events/s wall, {per_cpu:8.0f} per CPU-second of"
-              f" this process ({args.events} events, batch {args.batch})")
-    name = f"sadakat_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        url = args.postgres.rsplit("/", 1)[0] + f"/{name}"
-        rate, per_cpu = run(url, args.events, args.batch)
-        print(f"postgresql: {rate:8.0f} paid-order events/s wall, {per_cpu:8.0f} per CPU-second of"
-              f" this process ({args.events} events, batch {args.batch})")
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    for label, server in (("sqlite", "sqlite"), ("postgresql", args.postgres)):
+        with throwaway_database(server) as url:
+            rate, per_cpu = run(url, args.events, args.batch)
+        print(f"{label + ':':11} {rate:8.0f} paid-order events/s wall, {per_cpu:8.0f} per CPU-second"
+              f" of this process ({args.events} events, batch {args.batch})")
 
 
 if __name__ == "__main__":

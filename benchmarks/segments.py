@@ -19,10 +19,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from tempfile import TemporaryDirectory
 
 import numpy as np
-from sqlalchemy import create_engine, func, select, text, update
+from sqlalchemy import func, select, update
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -33,6 +32,7 @@ from integration.migrate import upgrade  # noqa: E402
 from integration.models import Customer, Order, Segment, Tier  # noqa: E402
 from integration.segments import SegmentDefinition, recompute_account, save_segment  # noqa: E402
 from integration.settings import generate_key  # noqa: E402
+from throwaway import POSTGRES, throwaway_database  # noqa: E402
 
 NOW = datetime(2026, 6, 15, 12, tzinfo=UTC)
 LINE_SHARE = 0.2  # one product line for 20% of orders: enough for the "bought" rules
@@ -241,30 +241,19 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--orders", type=int, default=5_000_000)
     parser.add_argument("--database", choices=["postgresql", "sqlite", "both"], default="both")
-    parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test",
+    parser.add_argument("--postgres", default=POSTGRES,
                         help="A server URL; a throw-away database is created on it.")
     args = parser.parse_args()
     if args.database in ("postgresql", "both"):
         print("PostgreSQL", flush=True)
-        admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-        name = f"sadakat_bench_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            url = admin.url.set(database=name).render_as_string(hide_password=False)
+        with throwaway_database(args.postgres) as url:
             figures = run(url, args.customers, args.orders)
-            verdict = ("met" if figures["full"] <= 30 and figures["incremental"] <= 3
-                       else "NOT met")
-            print(f"  goals (full <= 30 s, incremental <= 3 s): {verdict}")
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+        verdict = "met" if figures["full"] <= 30 and figures["incremental"] <= 3 else "NOT met"
+        print(f"  goals (full <= 30 s, incremental <= 3 s): {verdict}")
     if args.database in ("sqlite", "both"):
         print("SQLite", flush=True)
-        with TemporaryDirectory() as folder:
-            run(f"sqlite:///{folder}/bench.db", args.customers, args.orders)
-
+        with throwaway_database("sqlite") as url:
+            run(url, args.customers, args.orders)
 
 if __name__ == "__main__":
     main()

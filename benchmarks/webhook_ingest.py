@@ -31,7 +31,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -40,8 +39,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from throwaway import POSTGRES, throwaway_database  # noqa: E402
+
 SECRET = "shpss_bench_0123456789abcdef"
-DEFAULT_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 SERVER = """
 import sys
@@ -79,26 +79,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def make_database(server_url: str) -> tuple[str, callable]:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    if server_url == "sqlite":
-        folder = tempfile.mkdtemp(prefix="sadakat-bench-")
-        return f"sqlite:///{folder}/bench.db", lambda: None
-    name = f"sadakat_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return make_url(server_url).set(database=name).render_as_string(hide_password=False), drop
 
 
 def prepare(url: str, env: dict[str, str]) -> str:
@@ -242,7 +222,7 @@ def run_server(kind: str, workers: int, env: dict[str, str]) -> tuple[subprocess
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--database", default=DEFAULT_SERVER,
+    parser.add_argument("--database", default=POSTGRES,
                         help="PostgreSQL server URL (a throw-away database is made) or 'sqlite'")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (both servers)")
     parser.add_argument("--concurrency", type=int, default=16, help="clients in the saturation phase")
@@ -252,14 +232,13 @@ def main() -> None:
 
     from integration.settings import generate_key
 
-    url, drop = make_database(args.database)
-    env = {
-        "SADAKAT_DATABASE__URL": url,
-        "SADAKAT_SECURITY__SECRET_KEY": "bench-secret-key-0123456789",
-        "SADAKAT_SECURITY__ENCRYPTION_KEY": generate_key(),
-        "SADAKAT_LOGGING__LEVEL": "WARNING",
-    }
-    try:
+    with throwaway_database(args.database) as url:
+        env = {
+            "SADAKAT_DATABASE__URL": url,
+            "SADAKAT_SECURITY__SECRET_KEY": "bench-secret-key-0123456789",
+            "SADAKAT_SECURITY__ENCRYPTION_KEY": generate_key(),
+            "SADAKAT_LOGGING__LEVEL": "WARNING",
+        }
         shop = prepare(url, env)
         requests = requests_for(shop, 13_000)
         warmup, requests = requests[:1000], requests[1000:]
@@ -276,8 +255,6 @@ def main() -> None:
             finally:
                 proc.terminate()
                 proc.wait(timeout=30)
-    finally:
-        drop()
 
     backend = "sqlite" if url.startswith("sqlite") else "postgresql"
     print(f"webhook ingest on {backend}: gunicorn sync x{args.workers}, {os.cpu_count()} CPUs, "

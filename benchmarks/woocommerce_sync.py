@@ -13,13 +13,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -33,23 +29,7 @@ from integration.db import make_engine, write_session  # noqa: E402
 from integration.migrate import upgrade  # noqa: E402
 from integration.settings import generate_key  # noqa: E402
 from integration.sync import sync_stream  # noqa: E402
-
-
-def database(url: str | None) -> tuple[str, callable]:
-    """A fresh database: a temp SQLite file, or a throw-away database on the given server."""
-    if not url:
-        folder = tempfile.mkdtemp(prefix="wc-bench-")
-        return f"sqlite:///{folder}/bench.db", lambda: None
-    name = f"sadakat_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-    return make_url(url).set(database=name).render_as_string(hide_password=False), drop
+from throwaway import throwaway_database  # noqa: E402
 
 
 def timed_sync(engine, connection_id: int, fake: FakeWooCommerce, connector, *, full: bool,
@@ -78,7 +58,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=50_000)
     parser.add_argument("--orders", type=int, default=200_000)
-    parser.add_argument("--database", help="PostgreSQL server URL (default: a temp SQLite file)")
+    parser.add_argument("--database", default="sqlite",
+                        help="sqlite (default) or a PostgreSQL server URL (a throw-away database is made)")
     parser.add_argument("--pull-only", action="store_true", help="skip the database part")
     args = parser.parse_args()
 
@@ -106,22 +87,20 @@ def main() -> None:
         if args.pull_only:
             return
 
-        url, drop = database(args.database)
-        engine = make_engine(url)
-        try:
-            upgrade(engine)
-            box = SecretBox(generate_key())
-            with write_session(engine) as session:
-                account = create_account(session, "Benchmark store", currency="EUR")
-                connection = save_connection(session, box, account, settings)
-            print(f"database: {engine.dialect.name}", flush=True)
-            timed_sync(engine, connection.id, fake, connector, full=True, label="full sync")
-            timed_sync(engine, connection.id, fake, connector, full=False,
-                       label="no-change incremental sync")
-        finally:
-            engine.dispose()
-            drop()
-
+        with throwaway_database(args.database) as url:
+            engine = make_engine(url)
+            try:
+                upgrade(engine)
+                box = SecretBox(generate_key())
+                with write_session(engine) as session:
+                    account = create_account(session, "Benchmark store", currency="EUR")
+                    connection = save_connection(session, box, account, settings)
+                print(f"database: {engine.dialect.name}", flush=True)
+                timed_sync(engine, connection.id, fake, connector, full=True, label="full sync")
+                timed_sync(engine, connection.id, fake, connector, full=False,
+                           label="no-change incremental sync")
+            finally:
+                engine.dispose()
 
 if __name__ == "__main__":
     main()
