@@ -63,13 +63,21 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def make_engine(url: str, echo: bool = False) -> Engine:
+def make_engine(url: str, echo: bool = False, *, receiver: bool = False) -> Engine:
+    """The process's engine; ``receiver=True`` builds the webhook receiver's own PostgreSQL pool.
+
+    The receiver sends one kind of statement, an insert answered within Shopify's five seconds:
+    its pool skips the pre-ping (a round trip per request; the receiver retries a statement
+    whose connection the server dropped instead) and lets psycopg prepare the insert.
+    """
     if url.startswith("sqlite"):
         engine = create_engine(
             url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}
         )
         _configure_sqlite(engine)
         return engine
+    if receiver:
+        return create_engine(url, echo=echo, pool_size=5, max_overflow=10)
     # No server-side prepared statements: psycopg would prepare a batch's ``IN (...)`` lookup
     # after five runs, and PostgreSQL's generic plan for it, made while a newly filled table had
     # no statistics yet (a first sync; autovacuum off), filtered every row against the whole list:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from sqlalchemy.engine import Engine
 
@@ -23,8 +24,19 @@ class Runtime:
         self.engine = make_engine(self.settings.database.url, echo=self.settings.database.echo)
         self.box = SecretBox(self.settings.security.encryption_key)
 
+    @cached_property
+    def receiver_engine(self) -> Engine:
+        """The webhook receiver's pool (``make_engine(receiver=True)``); SQLite has one writer
+        and one engine."""
+        if self.engine.dialect.name == "sqlite":
+            return self.engine
+        return make_engine(self.settings.database.url, echo=self.settings.database.echo,
+                           receiver=True)
+
     def close(self) -> None:
         self.engine.dispose()
+        if "receiver_engine" in self.__dict__:
+            self.receiver_engine.dispose()
 
 
 def configure_logging(level: str) -> None:

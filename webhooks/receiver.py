@@ -13,9 +13,12 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Mapping
+from typing import Any
 
 from flask import Blueprint, Response, request
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.dml import Insert
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -179,11 +182,23 @@ def _store(
         "note": "",
         "received_at": now,
     }
-    engine = runtime().engine
+    engine = runtime().receiver_engine
     insert = _insert_statement(engine.dialect.name)
     if engine.dialect.name == "sqlite":
         with write_turn(engine), engine.execution_options(sqlite_begin="IMMEDIATE").begin() as db:
             return db.execute(insert, row).first() is not None
+    try:
+        return _insert_autocommit(engine, insert, row)
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        # The server dropped this pooled connection (a restart, a failover): SQLAlchemy has now
+        # invalidated the whole pool, so the second try runs on a fresh connection.
+        log.info("webhook insert: database connection was lost; retrying on a new one")
+        return _insert_autocommit(engine, insert, row)
+
+
+def _insert_autocommit(engine: Engine, insert: Insert, row: dict[str, Any]) -> bool:
     # One statement is its own transaction: no BEGIN/COMMIT round trips on the hot path.
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as db:
         return db.execute(insert, row).first() is not None

@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pytest
 from sqlmodel import select
 
 from integration.db import read_session
@@ -156,6 +157,24 @@ def test_duplicate_event_is_stored_once(client, runtime, engine, shop):
     other_topic = post_shopify(client, shop.external_id, "orders/create", payload, event_id="evt-1")
     assert other_topic.json == {"status": "stored"}  # one action, two topics: both kept
     assert len(_rows(engine, shop)) == 2
+
+
+def test_a_delivery_after_the_database_dropped_the_receivers_connections_is_stored(
+    client, app, engine, shop, is_postgres
+):
+    """PostgreSQL restarted (here: its sessions killed): the receiver's pool skips the pre-ping,
+    so its first insert meets a dead connection; it is retried on a new one, not answered 500."""
+    if not is_postgres:
+        pytest.skip("SQLite has no server to drop connections")
+    first = post_shopify(client, shop.external_id, "orders/paid", sp.order(5010, customer_payload=None))
+    receiver = app.extensions["sadakat"].receiver_engine
+    with receiver.connect() as conn:  # the pooled connection the next request will reuse
+        pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    with engine.connect() as admin:
+        assert admin.exec_driver_sql(f"SELECT pg_terminate_backend({pid})").scalar()
+    second = post_shopify(client, shop.external_id, "orders/paid", sp.order(5011, customer_payload=None))
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert second.json == {"status": "stored"} and len(_rows(engine, shop)) == 2
 
 
 def test_forged_unsigned_and_unknown_shop_are_refused_and_not_stored(client, engine, shop, caplog):
