@@ -82,10 +82,13 @@ def collect_stats(session: Session, account_id: int, changed_only: bool) -> None
     states = ", ".join(f"'{s}'" for s in COUNTED_STATES)
     source = ("segment_changed c JOIN orders o ON o.customer_id = c.customer_id" if changed_only
               else "orders o")
+    # Spend is rounded to the money scale: SQLite sums money as floats, and two buyers whose
+    # exact spend ties could otherwise differ in the last bit there and not on PostgreSQL, which
+    # moved a customer between RFM groups on one backend only (1 in 1,000,000).
     session.execute(text(f"""
         INSERT INTO segment_stats (customer_id, orders, spend, last_order_days, first_order_days,
                                    discounted_orders)
-        SELECT o.customer_id, COUNT(*), SUM(o.total - o.refunded_total), {last}, {first},
+        SELECT o.customer_id, COUNT(*), ROUND(SUM(o.total - o.refunded_total), 4), {last}, {first},
                SUM(CASE WHEN o.discount_total > 0 THEN 1 ELSE 0 END)
         FROM {source}
         WHERE o.account_id = :account_id AND o.customer_id IS NOT NULL
