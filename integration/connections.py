@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from connectors.sdk.base import Capability, Connector
+from connectors.sdk.base import Capability, Connector, Unsupported
 from connectors.sdk.http import ApiError, AuthError, RetryPolicy
 from connectors.sdk.registry import connector_class
 from integration.accounts import add_connection
@@ -34,7 +34,8 @@ class ConnectedElsewhere(ConnectRefused):
 @dataclass(frozen=True)
 class Connected:
     """What ``connect`` did. ``webhook_error`` says why registering webhooks failed (the
-    connection is kept; ``webhook_url`` is where the platform must deliver)."""
+    connection is kept; ``webhook_url`` is where the platform must deliver); ``webhooks_by_hand``
+    says the platform has no API for it, so the merchant points its webhooks at ``webhook_url``."""
 
     connection_id: int
     external_id: str
@@ -42,6 +43,7 @@ class Connected:
     webhooks: tuple[str, ...] = ()
     webhook_url: str = ""
     webhook_error: str = ""
+    webhooks_by_hand: bool = False
 
 
 def connector_for(
@@ -150,6 +152,8 @@ def connect(engine: Engine, box: SecretBox, account_id: int, platform: str,
     result = replace(result, webhook_url=delivery_url(public_url, platform, result.connection_id))
     try:
         topics = register_webhooks(engine, box, result.connection_id, public_url, policy)
+    except Unsupported:
+        return replace(result, webhooks_by_hand=True)
     except (ApiError, NotImplementedError, ValueError) as exc:
         log.warning("webhooks of connection %s not registered: %s", result.connection_id, exc)
         return replace(result, webhook_error=str(exc))

@@ -92,6 +92,9 @@ def connect_command(ctx: Any, platform: str, account_id: int, assignments: tuple
     click.echo(f"connection {connected.connection_id}: {platform} {connected.external_id} {verb}")
     if connected.webhooks:
         click.echo(f"webhooks registered: {', '.join(connected.webhooks)}")
+    elif connected.webhooks_by_hand:
+        click.echo(f"webhooks: {platform} has no API to register them; point them at "
+                   f"{connected.webhook_url}")
     elif connected.webhook_error:
         # the connection is kept; like ``woocommerce connect``, the command still fails
         raise click.ClickException(

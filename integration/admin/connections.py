@@ -149,6 +149,8 @@ def connect_platform(db: Session, platform: str):
             flash(f"{label}: {i18n.t('connected' if connected.created else 'reconnected')}", "ok")
             if connected.webhooks:
                 flash(f"{label}: {i18n.t('webhooks_registered')}: {', '.join(connected.webhooks)}", "ok")
+            elif connected.webhooks_by_hand:
+                flash(f"{label}: {i18n.t('webhooks_by_hand')}: {connected.webhook_url}", "ok")
             elif connected.webhook_error:
                 flash(f"{label}: {i18n.t('webhooks_failed')}: {connected.webhook_error} "
                       f"({connected.webhook_url})", "error")

@@ -129,9 +129,8 @@ def test_a_merchant_connects_it_with_sadakat_connect(config_path, session, box, 
             Connection.account_id == account.id, Connection.platform == "generic_store")).one()
         assert result.output.splitlines() == [
             f"connection {connection.id}: generic_store {connection.external_id} connected",
-            "webhooks not registered: generic_store has no webhooks to register; the platform must "
-            f"deliver to http://127.0.0.1:8000/webhooks/generic_store/{connection.id} (retry from "
-            "the admin's connections page)",
+            "webhooks: generic_store has no API to register them; point them at "
+            f"http://127.0.0.1:8000/webhooks/generic_store/{connection.id}",
         ]
         assert connection.settings["page_size"] == 20
         connector_for(connection, box).check()
