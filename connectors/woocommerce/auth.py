@@ -34,6 +34,7 @@ from integration.runtime import Runtime
 log = logging.getLogger(__name__)
 blueprint = Blueprint("woocommerce", __name__, url_prefix="/woocommerce")
 REQUEST_TTL = timedelta(hours=1)
+RETURN_PATH = "/woocommerce/auth/return"
 APP_NAME = "Sadakat"
 
 
@@ -42,8 +43,9 @@ def runtime() -> Runtime:
 
 
 def begin_authorization(session: Session, *, account_id: int, site_url: str, public_url: str,
-                        allow_insecure_http: bool = False) -> str:
-    """Record a pending request and return the URL to send the merchant to."""
+                        allow_insecure_http: bool = False, return_path: str = RETURN_PATH) -> str:
+    """Record a pending request and return the URL to send the merchant to. ``return_path`` is
+    where the site sends the browser back (the admin brings the merchant back to its pages)."""
     site = normalize_site(site_url)
     if site.startswith("http://") and not allow_insecure_http:
         raise ValueError(INSECURE_HTTP.format(url=site))
@@ -53,7 +55,7 @@ def begin_authorization(session: Session, *, account_id: int, site_url: str, pub
     public = public_url.rstrip("/")
     query = urlencode({
         "app_name": APP_NAME, "scope": "read_write", "user_id": nonce,
-        "return_url": f"{public}/woocommerce/auth/return",
+        "return_url": f"{public}{return_path}",
         "callback_url": f"{public}/woocommerce/auth/callback",
     })
     return f"{site}/wc-auth/v1/authorize?{query}"
@@ -96,23 +98,41 @@ def callback():
     return {"status": "connected"}
 
 
+class NotAuthorized(Exception):
+    """The merchant declined, or no keys arrived for the request; nothing was connected."""
+
+
+def finish_authorization(rt: Runtime, nonce: str, success: bool,
+                         account_id: int | None = None) -> tuple[str, list[str]]:
+    """The browser is back from the site: register the webhooks of the connection its keys made.
+
+    Returns the site and the topics registered; raises ``NotAuthorized`` when nothing was
+    connected (or, given ``account_id``, the request was another account's), ``ApiError`` when
+    the site refused the webhooks (the connection stays).
+    """
+    if not success:
+        raise NotAuthorized("The store did not grant access; nothing was connected.")
+    with read_session(rt.engine) as session:
+        pending = session.exec(select(WooAuthRequest).where(WooAuthRequest.nonce == nonce)).first()
+    if pending is None or pending.connection_id is None or (
+        account_id is not None and pending.account_id != account_id
+    ):
+        raise NotAuthorized("No keys were received from the store for this request; please try again.")
+    topics = install_webhooks(rt.engine, rt.box, pending.connection_id, rt.settings.server.public_url)
+    return pending.site_url, topics
+
+
 @blueprint.get("/auth/return")
 def back():
-    if request.args.get("success") != "1":
-        return "The store did not grant access; nothing was connected.", 200
-    rt = runtime()
-    with read_session(rt.engine) as session:
-        pending = session.exec(select(WooAuthRequest).where(
-            WooAuthRequest.nonce == request.args.get("user_id", ""))).first()
-    if pending is None or pending.connection_id is None:
-        return "No keys were received from the store for this request; please try again.", 400
     try:
-        topics = install_webhooks(rt.engine, rt.box, pending.connection_id,
-                                  rt.settings.server.public_url)
+        site, topics = finish_authorization(runtime(), request.args.get("user_id", ""),
+                                            request.args.get("success") == "1")
+    except NotAuthorized as exc:
+        return str(exc), 400 if request.args.get("success") == "1" else 200
     except ApiError as exc:
-        return (f"Connected {pending.site_url}, but its webhooks could not be registered: {exc}. "
-                "Retry with `sadakat woocommerce webhooks`."), 502
-    return f"Connected {pending.site_url}; webhooks registered: {', '.join(topics)}.", 200
+        return ("Connected, but the site's webhooks could not be registered: "
+                f"{exc}. Retry with `sadakat woocommerce webhooks`."), 502
+    return f"Connected {site}; webhooks registered: {', '.join(topics)}.", 200
 
 
 def init_app(app: Flask) -> None:

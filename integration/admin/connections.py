@@ -22,7 +22,7 @@ from connectors.sdk.http import ApiError
 from connectors.sdk.registry import connector_class, installed
 from connectors.shopify.connector import valid_shop
 from connectors.shopify.oauth import ACCOUNT_KEY, RETURN_KEY
-from connectors.woocommerce.auth import begin_authorization
+from connectors.woocommerce.auth import NotAuthorized, begin_authorization, finish_authorization
 from integration import scope
 from integration.admin import i18n
 from integration.admin.connection_health import connection_health
@@ -188,7 +188,26 @@ def add_woocommerce(db: Session):
     try:
         link = begin_authorization(db, account_id=g.account.id, site_url=request.form.get("site", ""),
                                    public_url=runtime().settings.server.public_url,
-                                   allow_insecure_http=bool(request.form.get("allow_insecure_http")))
+                                   allow_insecure_http=bool(request.form.get("allow_insecure_http")),
+                                   return_path=url_for("admin.woocommerce_return"))
     except ValueError as exc:
         return _add_page({"site": str(exc)})
     return redirect(link)
+
+
+@bp.get("/connections/woocommerce/return")
+@signed_in
+def woocommerce_return(db: Session):
+    """Where the site sends the merchant back after authorizing: its webhooks are registered and
+    the outcome shown on the connections page."""
+    try:
+        site, topics = finish_authorization(runtime(), request.args.get("user_id", ""),
+                                            request.args.get("success") == "1", g.account.id)
+    except NotAuthorized:
+        flash(f"woocommerce: {i18n.t('not_authorized')}", "error")
+    except ApiError as exc:
+        flash(f"woocommerce: {i18n.t('webhooks_failed')}: {exc}", "error")
+    else:
+        flash(f"woocommerce {site}: {i18n.t('connected')}; "
+              f"{i18n.t('webhooks_registered')}: {', '.join(topics)}", "ok")
+    return redirect(url_for("admin.connections"))

@@ -91,6 +91,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "register_webhooks": {"en": "Register webhooks again", "tr": "Webhook'ları yeniden kaydet"},
     "webhooks_registered": {"en": "webhooks registered", "tr": "webhook'lar kaydedildi"},
     "webhooks_failed": {"en": "registering webhooks failed", "tr": "webhook kaydı başarısız"},
+    "not_authorized": {"en": "the store did not grant access; nothing was connected",
+                       "tr": "mağaza erişim izni vermedi; hiçbir şey bağlanmadı"},
     "webhooks_by_hand": {"en": "this platform has no API for webhooks; point them at",
                          "tr": "bu platformun webhook API'si yok; webhook'ları şu adrese yönlendirin"},
     "reconnect": {"en": "Reconnect", "tr": "Yeniden bağlan"},

@@ -265,3 +265,10 @@ def test_a_woocommerce_site_is_sent_to_its_authorization_for_this_account(client
     session.rollback()
     pending = session.exec(WooAuthRequest.__table__.select().where(WooAuthRequest.site_url == site)).one()
     assert pending.account_id == merchant["account"].id
+    # The site sends the merchant back to the admin, which shows how it went.
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(sent.headers["Location"]).query)
+    assert query["return_url"] == [f"{PUBLIC_URL}/admin/connections/woocommerce/return"]
+    declined = client.get(f"/admin/connections/woocommerce/return?success=0&user_id={pending.nonce}")
+    assert (declined.status_code, declined.headers["Location"]) == (302, "/admin/connections")
+    page = client.get("/admin/connections").get_data(as_text=True)
+    assert "the store did not grant access; nothing was connected" in page
