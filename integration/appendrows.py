@@ -13,6 +13,7 @@ transaction has no id until the ORM flushes it; ids are read when the rows are i
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import event
@@ -33,6 +34,16 @@ def append_row(
     parent object (``customer=c`` fills ``customer_id`` with ``c.id`` at insert time); ``obj``
     is an unsaved object standing for the row, handed to the model's ``before_insert`` hooks."""
     session.info.setdefault(_ROWS, []).append((model, values, obj, parents))
+
+
+def queued_rows(
+    session: Session, model: type[SQLModel]
+) -> Iterator[tuple[dict[str, Any], dict[str, SQLModel | None]]]:
+    """``(values, parents)`` of the rows of ``model`` queued and not inserted yet: what a read
+    of the table would miss without a flush."""
+    for queued_model, values, _obj, parents in session.info.get(_ROWS, ()):
+        if queued_model is model:
+            yield values, parents
 
 
 def flush_rows(session: Session) -> None:

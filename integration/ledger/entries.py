@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import event, func
 from sqlmodel import Session, select
 
-from integration.appendrows import append_row, before_insert, flush_rows
+from integration.appendrows import append_row, before_insert, queued_rows
 from integration.db import utcnow
 from integration.errors import LedgerConflict
 from integration.models import Customer, EntryKind, LedgerEntry, Order
@@ -156,15 +156,22 @@ def lock_customer(session: Session, customer: Customer) -> Customer:
 
 
 def pending_points(session: Session, customer: Customer, now: datetime | None = None) -> int:
-    """Points still inside the return window; only recent entries are scanned (indexed)."""
+    """Points still inside the return window; only recent entries are scanned (indexed).
+
+    Entries this transaction has queued but not inserted are added from memory: flushing them
+    first, as this once did, cut a sync page into a flush per refunded order (half its time).
+    """
     now = now or utcnow()
-    flush_rows(session)
-    total = session.exec(
+    stored = session.exec(
         select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
             LedgerEntry.customer_id == customer.id, LedgerEntry.available_at > now
         )
     ).one()
-    return int(total)
+    unsaved = sum(
+        values["amount"] for values, parents in queued_rows(session, LedgerEntry)
+        if parents.get("customer") is customer and values["available_at"] > now
+    )
+    return int(stored) + unsaved
 
 
 def available_points(session: Session, customer: Customer, now: datetime | None = None) -> int:
