@@ -17,6 +17,7 @@ from connectors.sdk.registry import connector_class
 from integration.accounts import add_connection
 from integration.crypto import SecretBox
 from integration.db import read_session, write_session
+from integration.keylocks import lock_keys
 from integration.models import Account, Connection, ConnectionStatus
 
 log = logging.getLogger(__name__)
@@ -123,6 +124,8 @@ def connect(engine: Engine, box: SecretBox, account_id: int, platform: str,
         account = session.get(Account, account_id)
         if account is None:
             raise ConnectRefused(f"account {account_id} not found")
+        # Two connects of the same new audience at once: the second waits, then updates it.
+        lock_keys(session, [f"connection:{platform}:{external_id}"])
         connection = session.exec(select(Connection).where(
             Connection.platform == platform, Connection.external_id == external_id,
         ).with_for_update()).first()

@@ -4,6 +4,7 @@ against the fake Mailchimp and the fake Klaviyo over real HTTP, on the test data
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from click.testing import CliRunner
@@ -44,6 +45,18 @@ def connections_of(session, platform: str, external_id: str) -> list[Connection]
     return list(session.exec(select(Connection).where(
         Connection.platform == platform, Connection.external_id == external_id)))
 
+
+
+def test_simultaneous_connects_of_one_audience_make_one_connection(engine, box, session, account,
+                                                                  mailchimp):
+    """Two people (or a double click) connecting the same new audience at once: one creates the
+    connection, the others wait for it and update it (a key lock), none fails."""
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: connect(engine, box, account.id, "mailchimp",
+                                                  mailchimp_input(mailchimp)), range(4)))
+    [stored] = connections_of(session, "mailchimp", mailchimp.list_id)
+    assert [r.created for r in results].count(True) == 1
+    assert {r.connection_id for r in results} == {stored.id}
 
 def test_mailchimp_is_connected_with_sealed_keys_and_its_webhooks(engine, box, session, account,
                                                                    mailchimp):
