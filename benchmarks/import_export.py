@@ -28,7 +28,7 @@ from integration.ledger import check_account  # noqa: E402
 from integration.migrate import upgrade  # noqa: E402
 from integration.portability.exporter import export_account  # noqa: E402
 from integration.portability.importer import import_file  # noqa: E402
-from throwaway import POSTGRES, throwaway_database  # noqa: E402
+from tests.databases import POSTGRES, throwaway_database  # noqa: E402
 
 
 def make_file(path: Path, rows: int, customers: int) -> None:

@@ -33,7 +33,7 @@ from integration.models import OrderStatus, Tier  # noqa: E402
 from integration.records import CustomerRecord, OrderLineRecord, OrderRecord, OrderUpserted  # noqa: E402
 from integration.runtime import tune_gc  # noqa: E402
 from integration.settings import generate_key  # noqa: E402
-from throwaway import POSTGRES, throwaway_database  # noqa: E402
+from tests.databases import POSTGRES, throwaway_database  # noqa: E402
 
 
 def events(n: int, seed: int = 1) -> list[OrderUpserted]:

@@ -32,7 +32,7 @@ from integration.migrate import upgrade  # noqa: E402
 from integration.models import Customer, Order, Segment, Tier  # noqa: E402
 from integration.segments import SegmentDefinition, recompute_account, save_segment  # noqa: E402
 from integration.settings import generate_key  # noqa: E402
-from throwaway import POSTGRES, throwaway_database  # noqa: E402
+from tests.databases import POSTGRES, throwaway_database  # noqa: E402
 
 NOW = datetime(2026, 6, 15, 12, tzinfo=UTC)
 LINE_SHARE = 0.2  # one product line for 20% of orders: enough for the "bought" rules

@@ -40,7 +40,7 @@ from integration.migrate import upgrade  # noqa: E402
 from integration.runtime import tune_gc  # noqa: E402
 from integration.settings import generate_key  # noqa: E402
 from integration.sync import sync_stream  # noqa: E402
-from throwaway import throwaway_database  # noqa: E402
+from tests.databases import throwaway_database  # noqa: E402
 
 
 def peak_mb() -> float:

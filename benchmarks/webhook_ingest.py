@@ -39,7 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from throwaway import POSTGRES, throwaway_database  # noqa: E402
+from tests.databases import POSTGRES, throwaway_database  # noqa: E402
 
 SECRET = "shpss_bench_0123456789abcdef"
 

@@ -29,7 +29,7 @@ from integration.db import make_engine, write_session  # noqa: E402
 from integration.migrate import upgrade  # noqa: E402
 from integration.settings import generate_key  # noqa: E402
 from integration.sync import sync_stream  # noqa: E402
-from throwaway import throwaway_database  # noqa: E402
+from tests.databases import throwaway_database  # noqa: E402
 
 
 def timed_sync(engine, connection_id: int, fake: FakeWooCommerce, connector, *, full: bool,

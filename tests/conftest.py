@@ -12,8 +12,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from integration.accounts import create_account
@@ -22,21 +21,9 @@ from integration.migrate import upgrade
 from integration.models import Account
 from integration.settings import Settings, generate_key
 from integration.crypto import SecretBox
+from tests.databases import throwaway_database
 
 TEST_DATABASE = os.environ.get("SADAKAT_TEST_DATABASE", "sqlite")
-
-
-def _postgres_database(server_url: str) -> Iterator[str]:
-    name = f"sadakat_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -44,7 +31,8 @@ def database_url(tmp_path_factory) -> Iterator[str]:
     if TEST_DATABASE == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'sadakat.db'}"
     else:
-        yield from _postgres_database(TEST_DATABASE)
+        with throwaway_database(TEST_DATABASE) as url:
+            yield url
 
 
 @pytest.fixture(scope="session")

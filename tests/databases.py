@@ -1,5 +1,6 @@
-"""A fresh database for one benchmark run: a SQLite file in a temporary folder, or a database
-created on a PostgreSQL server and dropped afterwards (the server's own databases are untouched)."""
+"""A fresh database for a test run or a benchmark: a SQLite file in a temporary folder, or a
+database created on a PostgreSQL server and dropped afterwards (the server's own databases are
+untouched)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ def throwaway_database(server: str) -> Iterator[str]:
         with tempfile.TemporaryDirectory(prefix="sadakat-bench-") as folder:
             yield f"sqlite:///{Path(folder) / 'bench.db'}"
         return
-    name = f"sadakat_bench_{uuid.uuid4().hex[:10]}"
+    name = f"sadakat_throwaway_{uuid.uuid4().hex[:12]}"
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
