@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from flask import Flask, Response, request, session
+from flask import Flask, Response, render_template, request, session
 from sqlmodel import Session, select
 
 from connectors.shopify.session_token import InvalidSessionToken, verify_session_token
@@ -100,10 +100,28 @@ def refuse(exc: InvalidSessionToken) -> Response:
 
 
 def frame_ancestors(response: Response) -> Response:
-    """Let only the signed-in shop's admin frame an embedded session; nobody else frames us."""
-    data = session.get(SESSION_KEY)
-    ancestors = f"https://{data['shop']} {SHOPIFY_ADMIN}" if data else "'none'"
-    response.headers["Content-Security-Policy"] = f"frame-ancestors {ancestors}"
+    """Let only the signed-in shop's admin frame an embedded session; nobody else frames us
+    (``session_ended`` sets its own policy)."""
+    if "Content-Security-Policy" not in response.headers:
+        data = session.get(SESSION_KEY)
+        ancestors = f"https://{data['shop']} {SHOPIFY_ADMIN}" if data else "'none'"
+        response.headers["Content-Security-Policy"] = f"frame-ancestors {ancestors}"
+    return response
+
+
+def framed() -> bool:
+    """The browser is loading this page inside a frame (Shopify admin's, for the embedded app)."""
+    return request.headers.get("Sec-Fetch-Dest") == "iframe"
+
+
+def session_ended() -> Response:
+    """A page inside Shopify admin whose session cookie is gone (expired, or the browser dropped
+    it): the sign-in page may not be framed and would show as a blocked frame, so say what to do
+    instead. Opening the app again from Shopify admin brings a fresh session token. The page
+    holds no form or action, so letting Shopify's admin frame it risks nothing."""
+    response = Response(render_template("admin/session_ended.html"), 401)
+    response.headers["Content-Security-Policy"] = (
+        f"frame-ancestors {SHOPIFY_ADMIN} https://*.myshopify.com")
     return response
 
 

@@ -85,6 +85,8 @@ def signed_in(view: Callable) -> Callable:
             except InvalidSessionToken as exc:
                 return embedded.refuse(exc)
             if identity is None:
+                if embedded.framed():
+                    return embedded.session_ended()
                 return redirect(url_for("admin.login", next=request.path))
             g.admin, g.account = identity, db.get(Account, identity.account_id)
             try:

@@ -135,6 +135,20 @@ def test_password_sessions_may_not_be_framed(app, merchant):
     assert client.get("/admin/").headers["Content-Security-Policy"] == "frame-ancestors 'none'"
 
 
+def test_a_framed_page_without_a_session_says_how_to_get_one_back(app):
+    """Inside Shopify admin a lost cookie must not end in a blocked frame (the sign-in page may
+    not be framed): the page says to reopen the app, which brings a fresh session token."""
+    client = app.test_client()
+    framed = client.get("/admin/customers", headers={"Sec-Fetch-Dest": "iframe"})
+    assert framed.status_code == 401
+    assert framed.headers["Content-Security-Policy"] == (
+        "frame-ancestors https://admin.shopify.com https://*.myshopify.com")
+    assert 'href="https://admin.shopify.com" target="_top"' in framed.get_data(as_text=True)
+    assert "<form" not in framed.get_data(as_text=True)
+    top = client.get("/admin/customers")  # a browser tab: to the sign-in page as before
+    assert top.status_code == 302 and "/admin/login" in top.headers["Location"]
+
+
 def test_cookies_work_in_the_iframe_over_https(settings):
     https = create_app(settings.model_copy(update={
         "server": settings.server.model_copy(update={"public_url": "https://loyalty.example.com"})}))
