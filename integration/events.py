@@ -132,6 +132,7 @@ class Context:
         self.tiers = {t.id: t for t in ledger.tiers_of(self.session, self.account.id)}
         self.customers.preload(platform_ids, emails)
         self._load_orders(order_ids)
+        self._lock_buyers()
         if emails:
             self.pending_referrals |= set(self.session.exec(
                 select(Referral.referee_email).where(
@@ -171,6 +172,20 @@ class Context:
             select(Refund.order_id, Refund.platform_id).where(Refund.order_id.in_(list(by_id)))  # type: ignore[attr-defined]
         ):
             self.refund_ids[by_id[order_id]].add(refund_id)
+
+    def _lock_buyers(self) -> None:
+        """Lock the customers of the loaded orders too: a refund or a deletion names only its
+        order, and two workers settling two orders of one shopper would otherwise both move the
+        same cached balance from the same stale value (one update lost)."""
+        buyer_ids = sorted({order.customer_id for order in self.orders.values()
+                            if order is not None and order.customer_id is not None})
+        if buyer_ids:
+            self.session.exec(
+                select(Customer).where(Customer.id.in_(buyer_ids))  # type: ignore[union-attr]
+                .order_by(Customer.id)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            ).all()
 
     def order(self, platform_id: str) -> Order | None:
         self._load_orders({platform_id})

@@ -15,8 +15,8 @@ from integration.db import write_session
 from integration.errors import InsufficientPoints
 from integration.events import apply_events
 from integration.models import Account, Connection, Order, OrderStatus, Redemption, Reward, RewardKind
-from integration.records import OrderUpserted
-from tests.factories import T0, customer_of, order, place, shop
+from integration.records import OrderUpserted, RefundCreated
+from tests.factories import T0, customer_of, order, place, refund, shop
 
 
 def test_fifty_concurrent_redemptions_never_overdraw(session, box, engine):
@@ -81,4 +81,36 @@ def test_two_workers_creating_the_same_customer_and_order_queue_instead_of_faili
         ("o1", OrderStatus.PAID, customer.id)
     ]
     assert customer.points_balance == 80
+    assert ledger.check_account(session, account.id).ok
+
+
+def test_refunds_of_two_orders_of_one_shopper_never_lose_a_balance_update(session, box, engine):
+    """A refund names only its order; two workers refunding two orders of one customer at once
+    must still take turns on that customer, or the second would write a balance computed from
+    the value the first was about to change."""
+    account, conn = shop(session, box)
+    place(session, account, conn, order("r1", "100"))
+    place(session, account, conn, order("r2", "50"))
+
+    def worker(order_id, hold=None):
+        with write_session(engine) as s:
+            apply_events(s, s.get(Account, account.id), s.get(Connection, conn.id), [RefundCreated(
+                order_platform_id=order_id, currency="USD", refund=refund(f"{order_id}-x", "20"))],
+                now=T0 + timedelta(days=3))
+            if hold is not None:
+                s.flush()
+                hold()
+
+    def while_first_is_open():
+        second = pool.submit(worker, "r2")
+        time.sleep(0.5)
+        assert not second.done(), "the second refund should wait for the shopper's row"
+        return second
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        seconds = []
+        worker("r1", hold=lambda: seconds.append(while_first_is_open()))
+        seconds[0].result(timeout=30)
+
+    assert customer_of(session, account, "c1@example.com").points_balance == 150 - 20 - 20
     assert ledger.check_account(session, account.id).ok
