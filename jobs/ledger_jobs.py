@@ -38,7 +38,12 @@ def _batches(ids: list[int]) -> Iterator[list[int]]:
 
 
 def _customers(session: Session, ids: list[int]) -> list[Customer]:
-    return list(session.exec(select(Customer).where(Customer.id.in_(ids)).order_by(Customer.id)))  # type: ignore[union-attr]
+    """The chunk's customers, locked in id order (PostgreSQL): a job that moves a balance must
+    take turns with the inbox workers, or one of the two writes would be lost."""
+    return list(session.exec(
+        select(Customer).where(Customer.id.in_(ids))  # type: ignore[union-attr]
+        .order_by(Customer.id).with_for_update().execution_options(populate_existing=True)
+    ))
 
 
 @job("points-due", minutes=15)
