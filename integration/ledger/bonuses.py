@@ -108,7 +108,12 @@ def complete_referral(
     now = now or utcnow()
     referral.status, referral.referee_id, referral.completed_at = "completed", friend.id, now
     session.add(referral)
-    referrer = scope.get(session, Customer, friend.account_id, referral.referrer_id)
+    # Locked like every customer whose balance a batch moves (an inbox worker may be settling
+    # the referrer's own order); an object this session already holds keeps its changes.
+    referrer = session.exec(
+        scope.rows(Customer, friend.account_id).where(Customer.id == referral.referrer_id)
+        .with_for_update()
+    ).one()
     posted = [
         _bonus(session, referrer, program.bonuses.referral_referrer,
                f"referral:{referral.id}:referrer", "referred a friend", now),
