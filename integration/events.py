@@ -177,15 +177,10 @@ class Context:
         """Lock the customers of the loaded orders too: a refund or a deletion names only its
         order, and two workers settling two orders of one shopper would otherwise both move the
         same cached balance from the same stale value (one update lost)."""
-        buyer_ids = sorted({order.customer_id for order in self.orders.values()
-                            if order is not None and order.customer_id is not None})
+        buyer_ids = {order.customer_id for order in self.orders.values()
+                     if order is not None and order.customer_id is not None}
         if buyer_ids:
-            self.session.exec(
-                select(Customer).where(Customer.id.in_(buyer_ids))  # type: ignore[union-attr]
-                .order_by(Customer.id)
-                .with_for_update()
-                .execution_options(populate_existing=True)
-            ).all()
+            ledger.lock_customers(self.session, buyer_ids)
 
     def order(self, platform_id: str) -> Order | None:
         self._load_orders({platform_id})

@@ -37,15 +37,6 @@ def _batches(ids: list[int]) -> Iterator[list[int]]:
         yield ids[start:start + BATCH]
 
 
-def _customers(session: Session, ids: list[int]) -> list[Customer]:
-    """The chunk's customers, locked in id order (PostgreSQL): a job that moves a balance must
-    take turns with the inbox workers, or one of the two writes would be lost."""
-    return list(session.exec(
-        select(Customer).where(Customer.id.in_(ids))  # type: ignore[union-attr]
-        .order_by(Customer.id).with_for_update().execution_options(populate_existing=True)
-    ))
-
-
 @job("points-due", minutes=15)
 def points_due(ctx: JobContext) -> None:
     """Mark customers whose pending points became available, so pushes send the new balance.
@@ -106,7 +97,7 @@ def points_expiry(ctx: JobContext) -> None:
         ctx.progress(0, len(ids))
         for chunk in _batches(ids):
             with write_session(ctx.runtime.engine) as session:
-                for customer in _customers(session, chunk):
+                for customer in ledger.lock_customers(session, chunk):
                     entry = ledger.expire_points(session, program, customer, ctx.now)
                     if entry is not None:
                         ctx.count("expired_entries")
@@ -157,7 +148,7 @@ def _award_birthdays_on(ctx: JobContext, account_id: int, program: ProgramSettin
         ))
     for chunk in _batches(ids):
         with write_session(ctx.runtime.engine) as session:
-            for customer in _customers(session, chunk):
+            for customer in ledger.lock_customers(session, chunk):
                 already = find_entry(session, account_id, f"bonus:birthday:{customer.id}:{day.year}")
                 if already is None and ledger.award_birthday(
                         session, program, customer, day.year, ctx.now):
@@ -191,7 +182,7 @@ def tiers(ctx: JobContext) -> None:
         for chunk in _batches(ids):
             with write_session(ctx.runtime.engine) as session:
                 tier_list = ledger.tiers_of(session, account_id)
-                customers = _customers(session, chunk)
+                customers = ledger.lock_customers(session, chunk)
                 values = ledger.qualifying_values(
                     session, program, account_id, [c.id for c in customers], ctx.now
                 )

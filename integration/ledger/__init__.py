@@ -14,7 +14,13 @@ from integration.ledger.bonuses import (
     referral_code,
 )
 from integration.ledger.check import LedgerReport, check_account
-from integration.ledger.entries import available_points, lock_customer, pending_points, post_entry
+from integration.ledger.entries import (
+    available_points,
+    lock_customer,
+    lock_customers,
+    pending_points,
+    post_entry,
+)
 from integration.ledger.expiry import Expiring, expire_points, upcoming_expiry
 from integration.ledger.orders import (
     AWARD_STATES,
@@ -50,6 +56,7 @@ __all__ = [
     "expire_points",
     "fail_redemption",
     "lock_customer",
+    "lock_customers",
     "order_entries",
     "pending_points",
     "post_entry",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -153,6 +154,16 @@ def lock_customer(session: Session, customer: Customer) -> Customer:
     session.exec(select(Customer.id).where(Customer.id == customer.id).with_for_update()).first()
     session.refresh(customer)
     return customer
+
+
+def lock_customers(session: Session, ids: Iterable[int]) -> list[Customer]:
+    """``lock_customer`` for many: what a batch or a job that moves balances takes, so it waits
+    for the inbox workers instead of losing an update to them. Rows are locked in id order (two
+    batches queue rather than deadlock) and re-read after the lock."""
+    return list(session.exec(
+        select(Customer).where(Customer.id.in_(sorted(set(ids))))  # type: ignore[union-attr]
+        .order_by(Customer.id).with_for_update().execution_options(populate_existing=True)
+    ))
 
 
 def pending_points(session: Session, customer: Customer, now: datetime | None = None) -> int:
