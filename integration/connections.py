@@ -3,8 +3,9 @@ platform refuses us."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -61,6 +62,17 @@ def mark_needs_attention(session: Session, connection: Connection, message: str)
     session.add(connection)
 
 
+@contextlib.contextmanager
+def guarded(engine: Engine, connection_id: int) -> Iterator[None]:
+    """Refused keys (401/403) mark the connection as needing attention, then re-raise."""
+    try:
+        yield
+    except AuthError as exc:
+        with write_session(engine) as session:
+            mark_needs_attention(session, session.get(Connection, connection_id), str(exc))
+        raise
+
+
 def register_webhooks(engine: Engine, box: SecretBox, connection_id: int, public_url: str,
                       policy: RetryPolicy | None = None) -> list[str]:
     """Subscribe a connection to its platform's webhooks (again), pointed at our receiver.
@@ -75,12 +87,8 @@ def register_webhooks(engine: Engine, box: SecretBox, connection_id: int, public
         connection = session.get(Connection, connection_id)
         connector = connector_for(connection, box, policy)
         url = delivery_url(public_url, connection.platform, connection_id)
-    try:
+    with guarded(engine, connection_id):
         topics = connector.register_webhooks(url)
-    except AuthError as exc:
-        with write_session(engine) as session:
-            mark_needs_attention(session, session.get(Connection, connection_id), str(exc))
-        raise
     with write_session(engine) as session:
         connection = session.get(Connection, connection_id)
         connection.credentials = box.seal({**box.open(connection.credentials),

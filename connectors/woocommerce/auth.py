@@ -26,7 +26,8 @@ from sqlmodel import Session, select
 from connectors.sdk import ApiError
 from connectors.woocommerce.connector import INSECURE_HTTP, WooCommerceSettings, normalize_site
 from connectors.woocommerce.models import WooAuthRequest
-from connectors.woocommerce.setup import SiteTaken, install_webhooks, save_connection
+from connectors.woocommerce.setup import SiteTaken, save_connection
+from integration.connections import register_webhooks
 from integration.db import read_session, utcnow, write_session
 from integration.models import Account
 from integration.runtime import Runtime
@@ -118,7 +119,7 @@ def finish_authorization(rt: Runtime, nonce: str, success: bool,
         account_id is not None and pending.account_id != account_id
     ):
         raise NotAuthorized("No keys were received from the store for this request; please try again.")
-    topics = install_webhooks(rt.engine, rt.box, pending.connection_id, rt.settings.server.public_url)
+    topics = register_webhooks(rt.engine, rt.box, pending.connection_id, rt.settings.server.public_url)
     return pending.site_url, topics
 
 

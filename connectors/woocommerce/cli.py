@@ -69,10 +69,10 @@ def connect(ctx: Context, account_id: int, url: str, key: str, secret: str,
 
 
 def _webhooks(rt, connection_id: int) -> None:
-    from connectors.woocommerce.setup import install_webhooks
+    from integration.connections import register_webhooks
 
     try:
-        topics = install_webhooks(rt.engine, rt.box, connection_id, rt.settings.server.public_url)
+        topics = register_webhooks(rt.engine, rt.box, connection_id, rt.settings.server.public_url)
     except ApiError as exc:
         raise click.ClickException(f"webhooks not registered: {exc}") from None
     click.echo(f"webhooks registered: {', '.join(topics)}")

@@ -1,25 +1,22 @@
 """Connecting a WooCommerce site and keeping it connected.
 
 Used by the authorization callback, the CLI and the tests, so each step exists once:
-``save_connection`` stores keys (encrypted) on the account's connection for the site,
-``install_webhooks`` makes the site's webhooks point at us and stores their secrets, and
-``guarded`` marks the connection as needing attention when WooCommerce refuses the keys.
+``save_connection`` stores keys (encrypted) on the account's connection for the site and
+``sync`` pulls it. The site's webhooks are registered (and their secrets stored) by
+``integration.connections.register_webhooks``, as every platform's are.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from connectors.sdk import AuthError, RetryPolicy
+from connectors.sdk import RetryPolicy
 from connectors.woocommerce.connector import WooCommerceConnector, WooCommerceSettings
 from integration.accounts import add_connection
-from integration.connections import connector_for, mark_needs_attention, register_webhooks
+from integration.connections import connector_for, guarded
 from integration.crypto import SecretBox
-from integration.db import read_session, write_session
+from integration.db import read_session
 from integration.models import Account, Connection, ConnectionStatus
 from integration.sync import StreamResult, sync_connection
 
@@ -59,29 +56,12 @@ def save_connection(
     return connection
 
 
-@contextlib.contextmanager
-def guarded(engine: Engine, connection_id: int) -> Iterator[None]:
-    """Refused keys (401/403) mark the connection as needing attention, then re-raise."""
-    try:
-        yield
-    except AuthError as exc:
-        with write_session(engine) as session:
-            mark_needs_attention(session, session.get(Connection, connection_id), str(exc))
-        raise
-
-
 def _connector(engine: Engine, box: SecretBox, connection_id: int,
                policy: RetryPolicy | None) -> WooCommerceConnector:
     with read_session(engine) as session:
         connector = connector_for(session.get(Connection, connection_id), box, policy)
     assert isinstance(connector, WooCommerceConnector)
     return connector
-
-
-def install_webhooks(engine: Engine, box: SecretBox, connection_id: int, public_url: str,
-                     policy: RetryPolicy | None = None) -> list[str]:
-    """Create or re-activate the site's webhooks and store their new secrets."""
-    return register_webhooks(engine, box, connection_id, public_url, policy)
 
 
 def sync(engine: Engine, box: SecretBox, connection_id: int, *, full: bool = False,

@@ -12,7 +12,8 @@ from sqlmodel import func, select
 from connectors.sdk import RetriableError
 from connectors.woocommerce.auth import begin_authorization
 from connectors.woocommerce.fake.store import STATUSES
-from connectors.woocommerce.setup import install_webhooks, sync
+from connectors.woocommerce.setup import sync
+from integration.connections import register_webhooks
 from integration import ledger
 from integration.connections import connector_for
 from integration.db import read_session, write_session
@@ -190,7 +191,7 @@ def test_crash_mid_sync_resumes_without_duplicates(engine, box, connection, fake
 
 
 def test_disabled_webhooks_are_reactivated(engine, box, connection, fake, server):
-    install_webhooks(engine, box, connection.id, server.url, policy=fast_policy())
+    register_webhooks(engine, box, connection.id, server.url, policy=fast_policy())
     _wait(lambda: sum(d["topic"] == "ping" for d in fake.deliveries) == 5)
     server.gate.down = True
     for _ in range(6):  # more than 5 consecutive failures
@@ -199,7 +200,7 @@ def test_disabled_webhooks_are_reactivated(engine, box, connection, fake, server
     assert hook.status == "disabled"
     server.gate.down = False
     old_secret = hook.secret
-    install_webhooks(engine, box, connection.id, server.url, policy=fast_policy())
+    register_webhooks(engine, box, connection.id, server.url, policy=fast_policy())
     assert hook.status == "active" and hook.secret != old_secret
     assert len(fake.webhooks) == 5  # re-activated, not duplicated
     server.gate.statuses.clear()
