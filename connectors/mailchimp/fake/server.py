@@ -9,9 +9,23 @@ at most 10 simultaneous requests (429 beyond); batch operations run asynchronous
 ``{status_code, operation_id, response}``; at most 500 unfinished batches. Every request body,
 direct or inside a batch, is checked against the official schemas in ``spec/``.
 
+Tags are static segments ("Static segments are now known as tags", the segment ``type`` field
+in the list-id spec): ``POST /lists/{id}/segments/{segment_id}`` adds and removes at most 500
+members per array ("A maximum of 500 members can be sent"; addresses not on the list "will be
+ignored", so the fake ignores them silently, the least convenient reading).
+
+Addresses the audience refuses, with the problem bodies Mailchimp sends (captured responses,
+cited where each is raised): a permanently deleted ("forgotten") contact cannot be re-added
+(``400 Forgotten Email Not Subscribed``) and, not being a member, cannot be tagged (404); an
+address held in compliance state cannot be added (``400 Member In Compliance State``); an
+address Mailchimp calls fake or invalid cannot be added (``400 Invalid Resource … looks fake or
+invalid``). A forgotten or compliance-held contact comes back only by signing up again through
+Mailchimp's own form (``signup``).
+
 Tests steer it with ``inject`` (fail the next matching requests or batch operations, with
-429 + Retry-After or 5xx), read ``log`` (every request and batch operation) and read the
-audience directly (``audience.members``).
+429 + Retry-After or 5xx), ``forget`` / ``hold_in_compliance`` / ``fake_addresses`` /
+``signup``, read ``log`` (every request and batch operation) and read the audience directly
+(``audience.members``).
 """
 
 from __future__ import annotations
@@ -45,7 +59,12 @@ MAX_COUNT = 1000
 MAX_CONNECTIONS = 10
 MAX_PENDING_BATCHES = 500
 MAX_MERGE_FIELDS = 80
+MAX_SEGMENT_MEMBERS = 500  # per members_to_add / members_to_remove array
 RESULTS_PER_FILE = 500
+# Disposable-mail domains Mailchimp refuses as "fake or invalid" (Arcadier/Mailchimp-Exporter
+# wiki, "Mailchimp Sync Errors": "all well-known temporary email services like yopmail.com or
+# sharklasers.com").
+DISPOSABLE_DOMAINS = frozenset({"yopmail.com", "sharklasers.com"})
 _EVENT_NAME = re.compile(r"^[A-Za-z0-9_-]{2,30}$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _ERROR_DOCS = "https://mailchimp.com/developer/marketing/docs/errors/"
@@ -108,6 +127,10 @@ _ROUTES = Map([
          endpoint="delete_permanent", methods=["POST"]),
     Rule("/3.0/lists/<list_id>/merge-fields", endpoint="list_merge_fields", methods=["GET"]),
     Rule("/3.0/lists/<list_id>/merge-fields", endpoint="add_merge_field", methods=["POST"]),
+    Rule("/3.0/lists/<list_id>/segments", endpoint="list_segments", methods=["GET"]),
+    Rule("/3.0/lists/<list_id>/segments", endpoint="create_segment", methods=["POST"]),
+    Rule("/3.0/lists/<list_id>/segments/<segment_id>", endpoint="batch_segment_members",
+         methods=["POST"]),
     Rule("/3.0/lists/<list_id>/webhooks", endpoint="list_webhooks", methods=["GET"]),
     Rule("/3.0/lists/<list_id>/webhooks", endpoint="add_webhook", methods=["POST"]),
     Rule("/3.0/lists/<list_id>/webhooks/<webhook_id>", endpoint="update_webhook",
@@ -138,6 +161,7 @@ class FakeMailchimp:
         self.latency = latency  # seconds each HTTP request takes, to make concurrency visible
         self.batches: dict[str, Batch] = {}
         self.log: list[Logged] = []
+        self.fake_addresses: set[str] = set()  # lower-cased addresses Mailchimp calls fake
         self.max_in_flight = 0
         self._injected: list[Injected] = []
         self._in_flight = 0
@@ -185,6 +209,35 @@ class FakeMailchimp:
     def add_member(self, email: str, status: str = "subscribed") -> Member:
         with self.audience.lock:
             return self.audience.add_member(email, status)
+
+    def forget(self, email: str) -> None:
+        """The merchant permanently deletes a contact in Mailchimp (or it was never a member
+        here but was deleted before): the address is remembered and refused from now on."""
+        with self.audience.lock:
+            member = self.member(email)
+            if member is not None:
+                self.audience.forget(member)
+            self.audience.forgotten.add(subscriber_hash(email))
+
+    def hold_in_compliance(self, email: str) -> None:
+        """Mailchimp holds the address in compliance state (it unsubscribed or bounced and was
+        then removed, or it is under compliance review): it cannot be added by API."""
+        with self.audience.lock:
+            member = self.member(email)
+            if member is not None:
+                del self.audience.members[member.id]
+            self.audience.compliance.add(subscriber_hash(email))
+
+    def signup(self, email: str) -> Member:
+        """The contact signs up again through Mailchimp's own form: the only way back for a
+        forgotten or compliance-held address ("The contact must re-subscribe")."""
+        key = subscriber_hash(email)
+        with self.audience.lock:
+            self.audience.forgotten.discard(key)
+            self.audience.compliance.discard(key)
+            member = self.audience.members.get(key) or self.audience.add_member(email, "subscribed")
+            member.status, member.last_changed = "subscribed", now()
+            return member
 
     def fire_webhook(self, url: str, kind: str, data: dict[str, Any], *,
                      fired_at: datetime | None = None) -> requests.Response:
@@ -303,11 +356,12 @@ class FakeMailchimp:
             members.sort(key=lambda m: (m.last_changed, m.id),
                          reverse=query.get("sort_dir", "ASC").upper() == "DESC")
         page = members[offset:offset + count]
-        return 200, {"members": [m.as_json(self.list_id) for m in page], "list_id": self.list_id,
+        tag_ids = self.audience.tag_ids()
+        return 200, {"members": [m.as_json(self.list_id, tag_ids) for m in page], "list_id": self.list_id,
                      "total_items": len(members)}
 
     def _get_member(self, hash: str, **_: Any) -> tuple[int, Any]:
-        return 200, self._find(hash).as_json(self.list_id)
+        return 200, self._find(hash).as_json(self.list_id, self.audience.tag_ids())
 
     def _put_member(self, hash: str, body: Any, **_: Any) -> tuple[int, Any]:
         _check("PUT /lists/{list_id}/members/{subscriber_hash}", body)
@@ -318,18 +372,37 @@ class FakeMailchimp:
         merges = self._merge_values(body.get("merge_fields", {}))
         member = self.audience.members.get(hash)
         if member is None:
+            self._refuse_new(hash, email)
             member = self.audience.add_member(email, body.get("status") or body["status_if_new"])
         elif "status" in body:
             member.status = body["status"]
         member.merge_fields.update(merges)
         member.last_changed = now()
-        return 200, member.as_json(self.list_id)
+        return 200, member.as_json(self.list_id, self.audience.tag_ids())
+
+    def _refuse_new(self, hash: str, email: str) -> None:
+        """The addresses Mailchimp will not add to the audience, with its own problem bodies."""
+        if hash in self.audience.forgotten:
+            # Captured: hitobito/hitobito#1930 (a batch operation's result), pastebin QYm97nCC.
+            raise Problem(400, "Forgotten Email Not Subscribed",
+                          f"{email} was permanently deleted and cannot be re-imported. The "
+                          "contact must re-subscribe to get back on the list.")
+        if hash in self.audience.compliance:
+            # Captured: ibericode/mailchimp-for-wordpress#798, tbar0970/jethro-pmm#656 (batch).
+            raise Problem(400, "Member In Compliance State",
+                          f"{email} is in a compliance state due to unsubscribe, bounce, or "
+                          "compliance review and cannot be subscribed.")
+        lowered = email.strip().lower()
+        if lowered in self.fake_addresses or lowered.rpartition("@")[2] in DISPOSABLE_DOMAINS:
+            # Captured: Arcadier/Mailchimp-Exporter wiki, "Mailchimp Sync Errors".
+            raise Problem(400, "Invalid Resource",
+                          f"{email} looks fake or invalid, please enter a real email address.")
 
     def _post_tags(self, hash: str, body: Any, **_: Any) -> tuple[int, Any]:
         _check("POST /lists/{list_id}/members/{subscriber_hash}/tags", body)
         member = self._find(hash)
         for tag in body["tags"]:
-            (member.tags.add if tag["status"] == "active" else member.tags.discard)(tag["name"])
+            self.audience.set_tag(member, tag["name"], tag["status"] == "active")
         return 204, None
 
     def _post_event(self, hash: str, body: Any, **_: Any) -> tuple[int, Any]:
@@ -341,9 +414,53 @@ class FakeMailchimp:
         return 204, None
 
     def _delete_permanent(self, hash: str, **_: Any) -> tuple[int, Any]:
-        self._find(hash)
-        del self.audience.members[hash]
+        self.audience.forget(self._find(hash))
         return 204, None
+
+    def _list_segments(self, query: dict[str, str], **_: Any) -> tuple[int, Any]:
+        count, offset = _paging(query)
+        tags = [t for t in self.audience.tags.values() if query.get("type", "static") == "static"]
+        return 200, {"segments": [t.as_segment(self.list_id) for t in tags[offset:offset + count]],
+                     "list_id": self.list_id, "total_items": len(tags)}
+
+    def _create_segment(self, body: Any, **_: Any) -> tuple[int, Any]:
+        _check("POST /lists/{list_id}/segments", body)
+        if "options" in body:  # saved (condition) segments: the connector never makes them
+            raise Problem(400, "Invalid Resource", "The fake makes static segments (tags) only.")
+        name = body["name"]
+        if name in self.audience.tags:
+            # Mailchimp documents nothing for a second tag of one name; refusing is the least
+            # convenient answer, so a connector must look its tag up before creating it.
+            raise Problem(400, "Invalid Resource", f"A tag named \"{name}\" already exists.")
+        tag = self.audience.tag(name)
+        for email in body.get("static_segment", []):
+            member = self.audience.members.get(subscriber_hash(email))
+            if member is not None:
+                self.audience.set_tag(member, name, True)
+        return 200, tag.as_segment(self.list_id)
+
+    def _batch_segment_members(self, body: Any, segment_id: str, **_: Any) -> tuple[int, Any]:
+        _check("POST /lists/{list_id}/segments/{segment_id}", body)
+        tag = next((t for t in self.audience.tags.values() if str(t.id) == segment_id), None)
+        if tag is None:
+            raise _not_found()
+        for key in ("members_to_add", "members_to_remove"):
+            if len(body.get(key, [])) > MAX_SEGMENT_MEMBERS:
+                raise Problem(400, "Invalid Resource", "The resource submitted could not be validated.",
+                              [{"field": key, "message": f"A maximum of {MAX_SEGMENT_MEMBERS} members can be sent."}])
+        tag_ids = self.audience.tag_ids()
+        changed: dict[str, list[dict[str, Any]]] = {"members_to_add": [], "members_to_remove": []}
+        for key, active in (("members_to_add", True), ("members_to_remove", False)):
+            for email in body.get(key, []):
+                member = self.audience.members.get(subscriber_hash(email))
+                if member is None or (tag.name in member.tags) == active:
+                    continue  # not on the list: ignored, as documented; or nothing to change
+                self.audience.set_tag(member, tag.name, active)
+                member.last_changed = now()
+                changed[key].append(member.as_json(self.list_id, tag_ids))
+        added, removed = changed["members_to_add"], changed["members_to_remove"]
+        return 200, {"members_added": added, "members_removed": removed, "errors": [],
+                     "total_added": len(added), "total_removed": len(removed), "error_count": 0}
 
     def _list_merge_fields(self, query: dict[str, str], **_: Any) -> tuple[int, Any]:
         count, offset = _paging(query)

@@ -1,4 +1,5 @@
-"""The fake audience's data: members, merge fields, webhooks, batches.
+"""The fake audience's data: members, merge fields, tags, webhooks, batches, and the addresses
+Mailchimp keeps outside the audience (permanently deleted, held in compliance state).
 
 Members are small slotted objects, so a 100,000-member audience costs tens of megabytes, not
 hundreds. Everything is guarded by one lock held by the server while it handles a request or a
@@ -48,7 +49,8 @@ class Member:
     def id(self) -> str:
         return subscriber_hash(self.email)
 
-    def as_json(self, list_id: str) -> dict[str, Any]:
+    def as_json(self, list_id: str, tag_ids: dict[str, int] | None = None) -> dict[str, Any]:
+        tag_ids = tag_ids or {}
         return {
             "id": self.id,
             "email_address": self.email,
@@ -58,7 +60,7 @@ class Member:
             "merge_fields": dict(self.merge_fields),
             "last_changed": stamp(self.last_changed),
             "tags_count": len(self.tags),
-            "tags": [{"id": abs(hash(name)) % 10**6, "name": name} for name in sorted(self.tags)],
+            "tags": [{"id": tag_ids.get(name, 0), "name": name} for name in sorted(self.tags)],
             "list_id": list_id,
         }
 
@@ -73,6 +75,22 @@ class MergeField:
     def as_json(self, list_id: str) -> dict[str, Any]:
         return {"merge_id": self.merge_id, "tag": self.tag, "name": self.name, "type": self.type,
                 "list_id": list_id, "required": False, "public": False}
+
+
+@dataclass
+class Tag:
+    """A tag, which the API also shows as a static segment ("Static segments are now known as
+    tags", the segment ``type`` field of the list-id spec): one id, one name, its members."""
+
+    id: int
+    name: str
+    created_at: datetime
+    members: set[str] = field(default_factory=set)  # subscriber hashes
+
+    def as_segment(self, list_id: str) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "member_count": len(self.members),
+                "type": "static", "created_at": stamp(self.created_at),
+                "updated_at": stamp(self.created_at), "list_id": list_id}
 
 
 @dataclass
@@ -94,6 +112,12 @@ class Audience:
     members: dict[str, Member] = field(default_factory=dict)  # by subscriber hash
     merge_fields: dict[str, MergeField] = field(default_factory=dict)  # by tag
     webhooks: list[dict[str, Any]] = field(default_factory=list)
+    tags: dict[str, Tag] = field(default_factory=dict)  # by name
+    # Addresses Mailchimp remembers outside the audience and refuses to (re-)add by API: those
+    # permanently deleted ("forgotten", mailchimp.com/help/delete-contacts/) and those held in
+    # compliance state (unsubscribed or bounced and then removed, or under compliance review).
+    forgotten: set[str] = field(default_factory=set)   # subscriber hashes
+    compliance: set[str] = field(default_factory=set)  # subscriber hashes
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     def __post_init__(self) -> None:
@@ -111,6 +135,31 @@ class Audience:
                         contact_id=uuid.uuid5(uuid.NAMESPACE_URL, email.lower()).hex)
         self.members[member.id] = member
         return member
+
+    def tag(self, name: str) -> Tag:
+        """The tag called ``name``, created on first use as Mailchimp does for member tags."""
+        if name not in self.tags:
+            self.tags[name] = Tag(len(self.tags) + 1, name, now())
+        return self.tags[name]
+
+    def tag_ids(self) -> dict[str, int]:
+        return {name: tag.id for name, tag in self.tags.items()}
+
+    def set_tag(self, member: Member, name: str, active: bool) -> None:
+        tag = self.tag(name)
+        if active:
+            member.tags.add(name)
+            tag.members.add(member.id)
+        else:
+            member.tags.discard(name)
+            tag.members.discard(member.id)
+
+    def forget(self, member: Member) -> None:
+        """Permanent deletion: the member and its tags go, the address is remembered."""
+        for name in list(member.tags):
+            self.set_tag(member, name, False)
+        del self.members[member.id]
+        self.forgotten.add(member.id)
 
     def seed(self, rng: random.Random, count: int) -> None:
         """``count`` members changed over the past year, in e-mail order ``member{i}@example.com``."""
