@@ -8,11 +8,14 @@ connection gets.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Integer, Numeric, event, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
@@ -109,6 +112,18 @@ def _configure_sqlite(engine: Engine) -> None:
 def is_sqlite(session_or_engine) -> bool:
     bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) else session_or_engine
     return bind.dialect.name == "sqlite"
+
+
+def upsert(session: Session, model: Any, rows: Sequence[dict[str, Any]], keys: Sequence[str],
+           update: Sequence[str]) -> None:
+    """Insert ``rows``; a row whose ``keys`` exist already updates its ``update`` columns. Both
+    databases say it the same way (``ON CONFLICT ... DO UPDATE``), with their own insert."""
+    if not rows:
+        return
+    insert = (sqlite_insert if is_sqlite(session) else pg_insert)(model)
+    statement = insert.on_conflict_do_update(
+        index_elements=list(keys), set_={name: insert.excluded[name] for name in update})
+    session.execute(statement, list(rows))
 
 
 @contextlib.contextmanager

@@ -5,26 +5,28 @@ For every customer the connection can address, the current attributes are comput
 accepted (``PushState``). Only customers whose attributes changed are sent, gathered into calls
 as large as the platform takes; a push with nothing changed makes no API call. State is written
 after each call in one statement, so an interrupted push resumes instead of starting over; what
-the platform rejected is not marked pushed and is sent again next time.
+the platform failed for now is not marked pushed and is sent again next time. Contacts it
+refused for good are recorded (``integration.refusals``) and left out until the refusal is
+stale; then they are sent once more, changed or not.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from connectors.sdk.base import AttributeUpdate, Connector, ContactRef, PushResult
-from integration.db import read_session, utcnow, write_session
+from connectors.sdk.base import AttributeUpdate, Capability, Connector, ContactRef, PushResult
+from integration import refusals
+from integration.db import read_session, upsert, utcnow, write_session
 from integration.ledger import upcoming_expiry
 from integration.models import (
     Account,
@@ -113,7 +115,9 @@ class PushReport:
     considered: int = 0
     changed: int = 0
     calls: int = 0
+    excluded: int = 0  # left out: refused for good earlier
     result: PushResult = field(default_factory=PushResult)
+    refused: Counter[str] = field(default_factory=Counter)  # new refusals, by reason
 
 
 def addressable(session: Session, connection: Connection, batch: int) -> Iterator[list[Addressable]]:
@@ -151,54 +155,59 @@ def push_attributes(
     report = PushReport()
     per_call = max(batch, connector.push_batch_size)
     waiting: list[AttributeUpdate] = []
+    stale: set[int] = set()  # refused earlier, but something changed the answer since
     with read_session(engine) as reader:
         connection = reader.get(Connection, connection_id)
         account = reader.get(Account, connection.account_id)
         for rows in addressable(reader, connection, batch):
             report.considered += len(rows)
+            ids = [row.customer_id for row in rows]
+            standing = refusals.standing(reader, connection_id, ids)
+            stale |= standing.stale
             attributes = loyalty_attributes(reader, account, rows, now)
             known = dict(reader.exec(
                 select(PushState.customer_id, PushState.digest).where(
                     PushState.connection_id == connection_id,
-                    PushState.customer_id.in_([row.customer_id for row in rows]),  # type: ignore[attr-defined]
+                    PushState.customer_id.in_(ids),  # type: ignore[attr-defined]
                 )
             ).all())
             for row in rows:
+                if row.customer_id in standing.active:
+                    report.excluded += 1
+                    continue
                 values = attributes[row.customer_id]
-                if known.get(row.customer_id) != digest(values):
+                if known.get(row.customer_id) != digest(values) or row.customer_id in standing.stale:
                     waiting.append(AttributeUpdate(
                         ContactRef(row.customer_id, row.email, row.platform_id), values))
             while len(waiting) >= per_call:
-                _send(engine, connection, connector, waiting[:per_call], report, now)
+                _send(engine, connection, connector, waiting[:per_call], report, now, stale)
                 del waiting[:per_call]
     if waiting:
-        _send(engine, connection, connector, waiting, report, now)
+        _send(engine, connection, connector, waiting, report, now, stale)
     return report
 
 
 def _send(
     engine: Engine, connection: Connection, connector: Connector, updates: list[AttributeUpdate],
-    report: PushReport, now: datetime,
+    report: PushReport, now: datetime, stale: set[int],
 ) -> None:
     report.changed += len(updates)
     report.calls += 1
     result = connector.push_attributes(updates)
     report.result.merge(result)
-    failed = {ref.customer_id for ref, _ in result.failed}
-    rows = [
-        {"account_id": connection.account_id, "connection_id": connection.id,
-         "customer_id": update.contact.customer_id, "digest": digest(dict(update.attributes)),
-         "attributes": dict(update.attributes), "pushed_at": now}
-        for update in updates if update.contact.customer_id not in failed
-    ]
+    not_taken = {ref.customer_id for ref, _ in result.failed} | {
+        ref.customer_id for ref, _ in result.refused}
+    accepted = [update for update in updates if update.contact.customer_id not in not_taken]
     with write_session(engine) as session:
-        if rows:
-            upsert = (pg_insert if engine.dialect.name == "postgresql" else sqlite_insert)(PushState)
-            session.exec(upsert.on_conflict_do_update(  # type: ignore[call-overload]
-                index_elements=["connection_id", "customer_id"],
-                set_={"digest": upsert.excluded.digest, "attributes": upsert.excluded.attributes,
-                      "pushed_at": upsert.excluded.pushed_at},
-            ), params=rows)
+        upsert(session, PushState, [
+            {"account_id": connection.account_id, "connection_id": connection.id,
+             "customer_id": update.contact.customer_id, "digest": digest(dict(update.attributes)),
+             "attributes": dict(update.attributes), "pushed_at": now}
+            for update in accepted
+        ], keys=("connection_id", "customer_id"), update=("digest", "attributes", "pushed_at"))
+        report.refused.update(refusals.record(session, connection, result.refused, now))
+        refusals.lift(session, connection, stale & {u.contact.customer_id for u in accepted}, now,
+                      catch_up=Capability.PUSH_SEGMENTS in connector.capabilities)
         stored = session.get(Connection, connection.id)
         stored.last_push_at = now
         session.add(stored)

@@ -90,15 +90,21 @@ def jobs_runs(ctx, job_name: str | None, status: str | None, limit: int) -> None
 
 
 def _styled(status: str) -> str:
-    return {"failed": "[red]failed", "skipped": "[yellow]skipped",
+    return {"failed": "[red]failed", "skipped": "[yellow]skipped", "partial": "[yellow]partial",
             "succeeded": "[green]succeeded"}.get(status, status)
+
+
+EXIT_FAILED, EXIT_PARTIAL = 1, 3  # what ``jobs run`` exits with, for cron and CI
 
 
 @jobs.command("run")
 @click.argument("name")
 @click.pass_obj
 def jobs_run(ctx, name: str) -> None:
-    """Run job NAME now; per-connection jobs take NAME:CONNECTION_ID (e.g. sync:3)."""
+    """Run job NAME now; per-connection jobs take NAME:CONNECTION_ID (e.g. sync:3).
+
+    Exits 1 when the run failed and 3 when it was partial (part of its work not done: the
+    counts say what and why), so a scheduler or script sees it."""
     from jobs.registry import UnknownJob
     from jobs.runs import run_job
 
@@ -127,6 +133,9 @@ def jobs_run(ctx, name: str) -> None:
     console.print(f"run {run.id} {_styled(run.status)}" + (f": {counts}" if counts else ""))
     if run.status == RunStatus.FAILED:
         console.print(run.error)
-        sys.exit(1)
+        sys.exit(EXIT_FAILED)
+    if run.status == RunStatus.PARTIAL:
+        console.print(run.error)
+        sys.exit(EXIT_PARTIAL)
     if run.status == RunStatus.SKIPPED:
         console.print(run.error)

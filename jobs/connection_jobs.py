@@ -5,17 +5,24 @@ do the work; the job builds the connector, counts, and records the API calls it 
 throttles and retries its retry policy met (``counts["throttled"]``, ``counts["retries"]``). A platform
 that refuses our credentials marks the connection as needing attention (the scheduler then
 stops running its jobs) and fails the run with the platform's message.
+
+A push that could not do part of its work ends ``partial``: contacts the platform refused for
+the first time (``refused_<reason>``), changes that failed for now and wait for the next push
+(``attributes_failed``, ``segment_failed``, ``segment_deferred``). Contacts left out because of
+refusals recorded earlier are counted in ``excluded`` and do not make a run partial.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 
 from connectors.sdk.base import Capability, Connector
 from connectors.sdk.http import AuthError
 from connectors.sdk.registry import connector_class
+from integration import refusals
 from integration.connections import connector_for, mark_needs_attention
-from integration.db import write_session
+from integration.db import read_session, write_session
 from integration.models import Connection
 from integration.push import push_attributes
 from integration.segments.push import push_segments
@@ -79,15 +86,25 @@ def push(ctx: JobContext) -> None:
     connector = _connector(ctx)
 
     def work() -> None:
+        engine, connection_id = ctx.runtime.engine, ctx.connection.id
+        refused: Counter[str] = Counter()
         if Capability.PUSH_ATTRIBUTES in connector.capabilities:
-            report = push_attributes(ctx.runtime.engine, ctx.connection.id, connector, now=ctx.now)
+            report = push_attributes(engine, connection_id, connector, now=ctx.now)
             ctx.count("attributes_changed", report.changed)
             ctx.count("attributes_sent", report.result.sent)
-            ctx.count("attributes_failed", len(report.result.failed))
+            ctx.incomplete("attributes_failed", len(report.result.failed))
+            refused += report.refused
         if Capability.PUSH_SEGMENTS in connector.capabilities:
-            report = push_segments(ctx.runtime.engine, ctx.connection.id, connector, now=ctx.now)
-            ctx.count("segment_changes", report.changes)
-            ctx.count("segment_sent", report.result.sent)
-            ctx.count("segment_failed", len(report.result.failed))
+            segments = push_segments(engine, connection_id, connector, now=ctx.now)
+            ctx.count("segment_changes", segments.changes)
+            ctx.count("segment_retried", segments.retried)
+            ctx.count("segment_sent", segments.result.sent)
+            ctx.incomplete("segment_failed", len(segments.result.failed))
+            ctx.incomplete("segment_deferred", segments.deferred)
+            refused += segments.refused
+        for reason, n in sorted(refused.items()):
+            ctx.incomplete(f"refused_{reason}", n)
+        with read_session(engine) as session:
+            ctx.count("excluded", refusals.excluded(session, connection_id))
 
     _guard_auth(ctx, connector, work)

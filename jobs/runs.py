@@ -1,5 +1,9 @@
 """Running one job once, with its ``JobRun`` record.
 
+Outcome: ``succeeded``; ``partial`` when the job finished but reported work it could not do
+(``JobContext.incomplete``: contacts a platform refused, changes that failed and wait for the
+next run), with the counts saying how much and why; ``failed`` when it raised.
+
 Overlap: the partial unique index on running rows lets one run per (job, scope) exist in the
 whole deployment; a second start is recorded as ``skipped``. Crash: a heartbeat thread refreshes
 ``heartbeat_at`` while the run works; a running row whose heartbeat is stale, or whose owning
@@ -39,18 +43,26 @@ def owner_name() -> str:
 @dataclass
 class JobContext:
     """What a job function gets: the runtime, its run, the connection (per-connection jobs), and
-    ways to report counts, API calls and progress."""
+    ways to report counts, work left undone, API calls and progress."""
 
     runtime: Runtime
     run_id: int
     now: datetime
     connection: Connection | None = None
     counts: Counter[str] = field(default_factory=Counter)
+    undone: Counter[str] = field(default_factory=Counter)
     api_calls: int = 0
     on_progress: Progress | None = None
 
     def count(self, key: str, n: int = 1) -> None:
         self.counts[key] += n
+
+    def incomplete(self, key: str, n: int = 1) -> None:
+        """Count ``n`` pieces of work this run could not do, under a key saying why; any makes
+        the run ``partial`` instead of ``succeeded``."""
+        self.counts[key] += n
+        if n:
+            self.undone[key] += n
 
     def progress(self, advance: int = 1, total: int | None = None) -> None:
         if self.on_progress is not None:
@@ -172,6 +184,9 @@ def run_job(
     status, error = RunStatus.SUCCEEDED, ""
     try:
         job.func(ctx)
+        if ctx.undone:
+            status = RunStatus.PARTIAL
+            error = "not done: " + ", ".join(f"{key}={n}" for key, n in sorted(ctx.undone.items()))
     except Exception as exc:
         status = RunStatus.FAILED
         error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=8)}"

@@ -1,4 +1,5 @@
-"""Prometheus ``/metrics``: what the receiver saw, and the inbox's state.
+"""Prometheus ``/metrics``: what the receiver saw, the inbox's state, and the contacts each
+connection refuses.
 
 Two sources, on purpose:
 - the receiver counts requests (``sadakat_webhooks_received_total``,
@@ -7,7 +8,8 @@ Two sources, on purpose:
 - processing happens in other processes (``sadakat worker``), so its figures are read from the
   inbox table at scrape time: rows per status (done = processed, failed, dead, received) and the
   lag, the age of the oldest delivery not yet processed. They are right whichever process did
-  the work, and survive restarts.
+  the work, and survive restarts. So are the refused contacts (``sadakat_push_refused_contacts``
+  per connection, platform and reason), read from ``push_refusal``.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
+from integration import refusals
 from integration.app import runtime
-from integration.db import utcnow
+from integration.db import read_session, utcnow
+from integration.models import Connection
 from webhooks.models import InboxDelivery, InboxStatus
 
 RECEIVED = Counter(
@@ -65,6 +69,29 @@ class InboxCollector:
         yield lag
 
 
+class RefusalCollector:
+    """Contacts each connection's platform refuses for good, by reason: a merchant's list to
+    act on, and a rise worth an alert (an address list imported with typos, say)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def collect(self) -> Iterator[Metric]:
+        refused = GaugeMetricFamily(
+            "sadakat_push_refused_contacts",
+            "Contacts a connection's platform refuses for good and pushes leave out, by reason.",
+            labels=["connection", "platform", "reason"],
+        )
+        with read_session(self.engine) as db:
+            counts = refusals.by_reason(db)
+            platforms = dict(db.execute(select(Connection.id, Connection.platform).where(
+                Connection.id.in_(list(counts)))).all()) if counts else {}  # type: ignore[attr-defined]
+        for connection_id, by_reason in sorted(counts.items()):
+            for reason, count in sorted(by_reason.items()):
+                refused.add_metric([str(connection_id), platforms.get(connection_id, ""), reason], count)
+        yield refused
+
+
 @blueprint.get("/metrics")
 def metrics() -> Response:
     registry = CollectorRegistry()
@@ -74,4 +101,5 @@ def metrics() -> Response:
         registry.register(RECEIVED)
         registry.register(REJECTED)
     registry.register(InboxCollector(runtime().engine))
+    registry.register(RefusalCollector(runtime().engine))
     return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

@@ -9,7 +9,15 @@ Consent is never touched. Pushes go through profile bulk-import jobs, whose prof
 no ``subscriptions`` field, and list membership, which in Klaviyo is not consent (subscribing is
 a separate bulk-subscribe job we never call). Customers without marketing consent are pushed
 too: Klaviyo keeps them as profiles that are not subscribed, so flows and segments can use
-their points while campaigns (which need consent) still skip them.
+their points while campaigns (which need consent) still skip them. Suppressed profiles too:
+neither a bulk import nor a list relationship changes a profile's suppression (Klaviyo's
+``bulk_suppress_profiles``: "Suppressed profiles cannot receive email marketing, independent of
+their consent status"), so they are not refused and stay suppressed.
+
+Klaviyo's permanent refusal of a contact is an import error on the profile's ``email`` (the
+errors of a job name the profile and field by a JSON pointer,
+``get_errors_for_bulk_import_profiles_job``): the address itself is refused, and is reported as
+``refused`` (``INVALID_ADDRESS``). Other import errors are failed for now and sent again.
 """
 
 from __future__ import annotations
@@ -42,6 +50,8 @@ from connectors.sdk import (
     LoyaltyEvent,
     Page,
     PushResult,
+    Refusal,
+    RefusalReason,
     RetriableError,
     RetryPolicy,
     SegmentChange,
@@ -61,6 +71,7 @@ EMAIL_LOOKUP_BATCH = 100             # any(email,[...]) values per get_profiles 
 PULL_LAG = timedelta(minutes=1)      # re-read window for profiles updated during the last run
 LIST_PREFIX = "Sadakat: "
 WEBHOOK_NAME = "Sadakat consent"
+NO_ADDRESS = Refusal(RefusalReason.NO_ADDRESS, "no e-mail or Klaviyo id to find the profile by")
 
 
 class KlaviyoSettings(ConnectorSettings):
@@ -191,7 +202,7 @@ class KlaviyoConnector(Connector):
         size = envelope
         for update in updates:
             if not update.contact.email:
-                result.failed.append((update.contact, "no e-mail to identify the Klaviyo profile"))
+                result.refused.append((update.contact, NO_ADDRESS))
                 continue
             profile = {"type": "profile", "attributes": {
                 "email": update.contact.email, "properties": profile_properties(update.attributes)}}
@@ -211,10 +222,14 @@ class KlaviyoConnector(Connector):
         if attributes["status"] != "complete":
             result.failed = [(u.contact, f"bulk import job {job_id} {attributes['status']}") for u in chunk]
             return result
-        failed: dict[int, str] = {}
+        failed: dict[int, tuple[str, str]] = {}
         if attributes.get("failed_count"):
             failed = self._import_errors(job_id, chunk)
-        result.failed = [(chunk[n].contact, reason) for n, reason in sorted(failed.items())]
+        for n, (reason, pointer) in sorted(failed.items()):
+            if pointer.endswith("/attributes/email"):
+                result.refused.append((chunk[n].contact, Refusal(RefusalReason.INVALID_ADDRESS, reason)))
+            else:
+                result.failed.append((chunk[n].contact, reason))
         result.sent = len(chunk) - len(failed)
         return result
 
@@ -233,11 +248,11 @@ class KlaviyoConnector(Connector):
             waited += interval
             interval = min(interval * 2, self.settings.poll_max_interval)
 
-    def _import_errors(self, job_id: str, chunk: list[AttributeUpdate]) -> dict[int, str]:
-        """Index in ``chunk`` → reason, from the job's import-errors (each names its profile by
-        a JSON pointer into the job body, else by its original payload's e-mail)."""
+    def _import_errors(self, job_id: str, chunk: list[AttributeUpdate]) -> dict[int, tuple[str, str]]:
+        """Index in ``chunk`` → (reason, JSON pointer), from the job's import-errors (each names
+        its profile by a pointer into the job body, else by its original payload's e-mail)."""
         by_email = {u.contact.email.lower(): n for n, u in enumerate(chunk) if u.contact.email}
-        failed: dict[int, str] = {}
+        failed: dict[int, tuple[str, str]] = {}
         paginator = LinkHeaderPaginator()
         page_cursor = None
         while True:
@@ -246,12 +261,14 @@ class KlaviyoConnector(Connector):
                               page_size=PAGE_SIZE, page_cursor=page_cursor)
             for error in body["data"]:
                 attrs = error["attributes"]
-                index = _pointer_index(((attrs.get("source") or {}).get("pointer")) or "")
+                pointer = ((attrs.get("source") or {}).get("pointer")) or ""
+                index = _pointer_index(pointer)
                 if index is None:
                     email = ((attrs.get("original_payload") or {}).get("email") or "").lower()
                     index = by_email.get(email)
                 if index is not None and index < len(chunk):
-                    failed[index] = f"{attrs.get('title', 'error')}: {attrs.get('detail', '')}".strip()
+                    reason = f"{attrs.get('title', 'error')}: {attrs.get('detail', '')}".strip()
+                    failed[index] = (reason, pointer)
             next_url = paginator.next_from_body((body.get("links") or {}).get("next"))
             if next_url is None:
                 return failed
@@ -260,28 +277,53 @@ class KlaviyoConnector(Connector):
     # -- segments as lists ---------------------------------------------------------------------
 
     def push_segment(self, change: SegmentChange) -> PushResult:
-        """Segment membership as the list ``Sadakat: <segment>`` (created on first use).
-        List membership is not consent in Klaviyo: nobody is subscribed by it."""
+        """Segment membership as the list ``Sadakat: <segment>`` (created on first use), in list
+        relationship calls of up to 1,000 profiles. List membership is not consent in Klaviyo:
+        nobody is subscribed by it."""
         list_id = self._list_id(change.segment)
         result = PushResult()
         for refs, call, operation in (
             (change.added, self.lists.add_profiles_to_list, "add_profiles_to_list"),
             (change.removed, self.lists.remove_profiles_from_list, "remove_profiles_from_list"),
         ):
-            ids = self._profile_ids(refs, result)
-            items = list(ids.items())
+            items = list(self._profile_ids(refs, result).items())
             for start in range(0, len(items), LIST_BATCH):
-                batch = items[start:start + LIST_BATCH]
-                body = {"data": [{"type": "profile", "id": pid} for _, pid in batch]}
-                try:
-                    self._call(operation, call, list_id, body)
-                except ApiError as exc:
-                    if isinstance(exc, (AuthError, RetriableError)):
-                        raise
+                result.merge(self._relate(list_id, call, operation, items[start:start + LIST_BATCH]))
+        return result
+
+    def _relate(self, list_id: str, call: Callable[..., Any], operation: str,
+                batch: list[tuple[ContactRef, str]]) -> PushResult:
+        """One list relationships call. Klaviyo refuses the whole call for a profile id it no
+        longer has (deleted, or merged into another profile) and names it by a JSON pointer
+        (``/data/<n>/id``): those are taken out and looked up again by e-mail (a merged or
+        re-created profile has another id), and the call goes again for the others."""
+        result = PushResult()
+        looked_up: set[int] = set()
+        while batch:
+            body = {"data": [{"type": "profile", "id": pid} for _, pid in batch]}
+            try:
+                self._call(operation, call, list_id, body)
+            except ApiError as exc:
+                if isinstance(exc, (AuthError, RetriableError)):
+                    raise
+                named = _named_items(exc.body, len(batch))
+                if not named:
                     result.failed.extend((ref, f"{operation}: {exc}") for ref, _ in batch)
-                    continue
-                result.sent += len(batch)
-                result.batches += 1
+                    return result
+                gone = [batch[n][0] for n in sorted(named)]
+                batch = [item for n, item in enumerate(batch) if n not in named]
+                again = [ref for ref in gone if ref.email and ref.customer_id not in looked_up]
+                result.failed.extend((ref, f"{operation}: Klaviyo has no profile {ref.platform_id} any more")
+                                     for ref in gone if ref not in again)
+                looked_up.update(ref.customer_id for ref in again)
+                by_email = [ContactRef(ref.customer_id, ref.email) for ref in again]
+                batch += [(original, pid) for original in again
+                          for ref, pid in self._profile_ids(by_email, result).items()
+                          if ref.customer_id == original.customer_id]
+                continue
+            result.sent += len(batch)
+            result.batches += 1
+            return result
         return result
 
     def _list_id(self, segment: str) -> str:
@@ -301,8 +343,7 @@ class KlaviyoConnector(Connector):
         """Klaviyo profile ids: known ones as given, the rest looked up by e-mail."""
         ids = {ref: ref.platform_id for ref in refs if ref.platform_id}
         missing = [ref for ref in refs if not ref.platform_id and ref.email]
-        result.failed.extend((ref, "no e-mail or Klaviyo id") for ref in refs
-                             if not ref.platform_id and not ref.email)
+        result.refused.extend((ref, NO_ADDRESS) for ref in refs if not ref.platform_id and not ref.email)
         for start in range(0, len(missing), EMAIL_LOOKUP_BATCH):
             batch = missing[start:start + EMAIL_LOOKUP_BATCH]
             emails = json.dumps([ref.email for ref in batch])
@@ -381,6 +422,22 @@ class KlaviyoConnector(Connector):
 def _import_body(profiles: list[dict[str, Any]]) -> dict[str, Any]:
     return {"data": {"type": "profile-bulk-import-job",
                      "attributes": {"profiles": {"data": profiles}}}}
+
+
+def _named_items(body: str, size: int) -> set[int]:
+    """Indexes of a list relationships body's items that Klaviyo's errors point at
+    (``source.pointer`` ``/data/<n>/id``)."""
+    try:
+        errors = json.loads(body)["errors"]
+    except (ValueError, KeyError, TypeError):
+        return set()
+    named = set()
+    for error in errors:
+        parts = (((error.get("source") or {}).get("pointer")) or "").strip("/").split("/")
+        if len(parts) == 3 and parts[0] == "data" and parts[1].isdigit() and parts[2] == "id":
+            if int(parts[1]) < size:
+                named.add(int(parts[1]))
+    return named
 
 
 def _pointer_index(pointer: str) -> int | None:

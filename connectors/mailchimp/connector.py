@@ -5,7 +5,9 @@
   e-mail and never creates customers from them. Paged with ``count``/``offset`` (1000, the
   maximum) in ``last_changed`` order, incremental with ``since_last_changed``.
 - **Push** loyalty attributes as merge fields (created on first use, tags ≤ 10 characters),
-  segments as tags, loyalty events as member events (for Customer Journeys).
+  segments as tags (in bulk: a tag is a static segment), loyalty events as member events (for
+  Customer Journeys). Mailchimp's permanent refusals of a contact (permanently deleted, held in
+  compliance state, an address it calls fake) are reported as ``refused`` (``refusals``).
 - **Consent is never changed by us.** Members are upserted by subscriber hash with
   ``status_if_new = "transactional"`` and no ``status``: an existing member keeps their status,
   a customer new to the audience is added as *transactional*, which Mailchimp allows for
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any, ClassVar
 
@@ -35,9 +38,11 @@ from connectors.mailchimp.mapping import (
     subscriber_hash,
 )
 from connectors.mailchimp.operations import Operation, Sender
+from connectors.mailchimp.refusals import refusal
 from connectors.mailchimp.webhooks import TOPICS, MailchimpWebhooks
 from connectors.sdk import (
     ApiError,
+    AuthError,
     AttributeUpdate,
     Capability,
     Connector,
@@ -47,6 +52,9 @@ from connectors.sdk import (
     LoyaltyEvent,
     Page,
     PushResult,
+    Refusal,
+    RefusalReason,
+    RetriableError,
     RetryPolicy,
     SegmentChange,
     Unsupported,
@@ -58,6 +66,10 @@ LAG = timedelta(seconds=60)
 MEMBER_FIELDS = ["total_items"] + [
     f"members.{name}" for name in ("id", "contact_id", "email_address", "status", "last_changed")
 ]
+# Members per ``members_to_add`` / ``members_to_remove`` array of one bulk segment call: "A
+# maximum of 500 members can be sent" (list-id spec, POST /lists/{list_id}/segments/{segment_id}).
+SEGMENT_BATCH = 500
+NO_ADDRESS = Refusal(RefusalReason.NO_ADDRESS, "no e-mail address to find the Mailchimp member by")
 
 
 class MailchimpSettings(ConnectorSettings):
@@ -105,6 +117,7 @@ class MailchimpConnector(Connector):
         self.sender = Sender(self.api, self.settings.list_id, self.settings.max_connections,
                              batch_size=self.push_batch_size, sleep=self.policy.sleep)
         self._merge_tags: set[str] | None = None
+        self._segment_ids: dict[str, int] | None = None
 
     def external_id(self) -> str:
         return self.settings.list_id
@@ -170,17 +183,75 @@ class MailchimpConnector(Connector):
         ])
 
     def push_segment(self, change: SegmentChange) -> PushResult:
-        """A segment is a tag: added members get it active, removed ones inactive.
+        """A segment is a tag, which the API also shows as a static segment ("Static segments
+        are now known as tags", list-id spec): members go on and off it in bulk calls of up to
+        500 additions and 500 removals, several at a time within the connection limit.
 
-        Tags go to members already in the audience (attribute pushes put every customer there);
-        a customer not in it yet is reported failed and retried with the next push.
+        Mailchimp ignores addresses not in the audience without saying so (documented), so the
+        core sends tags only for contacts an attribute push has put there.
         """
-        def tag(status: str) -> Any:
-            return lambda email: Operation("tags", subscriber_hash(email),
-                                           {"tags": [{"name": change.segment, "status": status}]})
+        result = PushResult()
+        added = self._addressed(change.added, result)
+        removed = self._addressed(change.removed, result)
+        if not added and not removed:
+            return result
+        segment_id = self._segment_id(change.segment)
+        calls = [(added[start:start + SEGMENT_BATCH], removed[start:start + SEGMENT_BATCH])
+                 for start in range(0, max(len(added), len(removed)), SEGMENT_BATCH)]
+        with ThreadPoolExecutor(max_workers=min(self.settings.max_connections, len(calls))) as pool:
+            for outcome in pool.map(lambda call: self._segment_call(segment_id, *call), calls):
+                result.merge(outcome)
+        return result
 
-        return self._send([(ref, tag("active")) for ref in change.added]
-                          + [(ref, tag("inactive")) for ref in change.removed])
+    def _addressed(self, refs: Sequence[ContactRef], result: PushResult) -> list[ContactRef]:
+        result.refused.extend((ref, NO_ADDRESS) for ref in refs if not ref.email)
+        return [ref for ref in refs if ref.email]
+
+    def _segment_call(self, segment_id: int, add: list[ContactRef],
+                      remove: list[ContactRef]) -> PushResult:
+        body: dict[str, list[str]] = {}
+        if add:
+            body["members_to_add"] = [ref.email for ref in add]  # type: ignore[misc]
+        if remove:
+            body["members_to_remove"] = [ref.email for ref in remove]  # type: ignore[misc]
+        result = PushResult(batches=1)
+        try:
+            answer = self.api.call(lambda: self.api.client.lists.batch_segment_members(
+                body, self.settings.list_id, segment_id)) or {}
+        except (AuthError, RetriableError):
+            raise
+        except ApiError as exc:
+            result.failed = [(ref, f"tag {exc.status}: {exc}") for ref in add + remove]
+            return result
+        errors = {address.lower(): entry.get("error", "")
+                  for entry in answer.get("errors") or [] for address in entry.get("email_addresses") or []}
+        for ref in add + remove:
+            error = errors.get(ref.email.lower())  # type: ignore[union-attr]
+            if error is None:
+                result.sent += 1
+            else:
+                result.failed.append((ref, f"tag: {error}"))
+        return result
+
+    def _segment_id(self, name: str) -> int:
+        """The tag's id: looked up among the audience's static segments once, created if new
+        (tags made by hand in Mailchimp, or by an earlier push, are reused)."""
+        if self._segment_ids is None:
+            self._segment_ids = {}
+            offset = 0
+            while True:
+                page = self.api.call(lambda: self.api.client.lists.list_segments(
+                    self.settings.list_id, type="static", count=self.page_size, offset=offset,
+                    fields=["segments.id", "segments.name", "total_items"]))
+                self._segment_ids.update({s["name"]: s["id"] for s in page["segments"]})
+                offset += len(page["segments"])
+                if not page["segments"] or offset >= page["total_items"]:
+                    break
+        if name not in self._segment_ids:
+            created = self.api.call(lambda: self.api.client.lists.create_segment(
+                self.settings.list_id, {"name": name, "static_segment": []}))
+            self._segment_ids[name] = created["id"]
+        return self._segment_ids[name]
 
     def push_events(self, events: Sequence[LoyaltyEvent]) -> PushResult:
         """Member events (``points_earned`` …) that Customer Journeys can start on.
@@ -251,20 +322,23 @@ class MailchimpConnector(Connector):
             self._merge_tags.add(field.tag)
 
     def _send(self, items: list[tuple[ContactRef, Any]]) -> PushResult:
-        """Build each contact's operation from its e-mail and send them all; no e-mail, no send."""
+        """Build each contact's operation from its e-mail and send them all; no e-mail, no send.
+        Each failure is either one of Mailchimp's permanent refusals or failed for now."""
         result = PushResult()
         refs, operations = [], []
         for ref, build in items:
             if not ref.email:
-                result.failed.append((ref, "no e-mail address to find the Mailchimp member by"))
+                result.refused.append((ref, NO_ADDRESS))
                 continue
             refs.append(ref)
             operations.append(build(ref.email))
         sent = self.sender.send(operations)
         result.batches = sent.batches
-        for ref, error in zip(refs, sent.errors, strict=True):
-            if error is None:
+        for ref, failure in zip(refs, sent.errors, strict=True):
+            if failure is None:
                 result.sent += 1
+            elif (refused := refusal(failure)) is not None:
+                result.refused.append((ref, refused))
             else:
-                result.failed.append((ref, error))
+                result.failed.append((ref, str(failure)))
         return result

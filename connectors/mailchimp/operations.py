@@ -9,7 +9,8 @@ An ``Operation`` is one member write (upsert, tags, event) described once and se
   each ``status_code``. Operations that failed transiently (429, 5xx, or no result) are sent
   again in a new batch, a few rounds at most; the rest of the failures are reported.
 
-Either way the caller gets, for each operation, ``None`` (done) or the reason it failed.
+Either way the caller gets, for each operation, ``None`` (done) or the ``Failure`` Mailchimp
+answered (status, problem title and detail), which the connector classifies.
 """
 
 from __future__ import annotations
@@ -47,9 +48,22 @@ _BATCH_FORM = {  # kind → (method, path below the member)
 }
 
 
+@dataclass(frozen=True)
+class Failure:
+    """Mailchimp's answer to one failed operation: its problem+json ``title`` names the kind
+    ("Forgotten Email Not Subscribed", "Invalid Resource", ...), ``detail`` says more."""
+
+    status: int
+    title: str = ""
+    detail: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.status}: {self.detail or self.title}"
+
+
 @dataclass
 class Sent:
-    errors: list[str | None]  # per operation, in order: None when it succeeded
+    errors: list[Failure | None]  # per operation, in order: None when it succeeded
     batches: int = 0
 
 
@@ -77,13 +91,10 @@ class Sender:
                 chunk = pending[start:start + self.batch_size]
                 outcomes = self._batch([operations[i] for i in chunk])
                 sent.batches += 1
-                for index, (status, detail) in zip(chunk, outcomes, strict=True):
-                    if status < 400:
-                        sent.errors[index] = None
-                    else:
-                        sent.errors[index] = f"{status}: {detail}"
-                        if status in _RETRIABLE:
-                            retry.append(index)
+                for index, failure in zip(chunk, outcomes, strict=True):
+                    sent.errors[index] = failure
+                    if failure is not None and failure.status in _RETRIABLE:
+                        retry.append(index)
             if not retry or round_ == self.retry_rounds:
                 break
             log.warning("retrying %d batch operations that failed transiently", len(retry))
@@ -92,14 +103,14 @@ class Sender:
 
     # -- directly ----------------------------------------------------------------------------
 
-    def _direct(self, operations: Sequence[Operation]) -> list[str | None]:
+    def _direct(self, operations: Sequence[Operation]) -> list[Failure | None]:
         if not operations:
             return []
         workers = min(self.max_connections, len(operations))
         with ThreadPoolExecutor(max_workers=workers) as pool:
             return list(pool.map(self._one, operations))
 
-    def _one(self, operation: Operation) -> str | None:
+    def _one(self, operation: Operation) -> Failure | None:
         lists = self.api.client.lists
         call = {
             "member": lists.set_list_member,
@@ -111,12 +122,12 @@ class Sender:
         except AuthError:
             raise
         except ApiError as exc:
-            return f"{exc.status}: {_detail(exc.body) or exc}"
+            return _failure(exc.status or 0, exc.body or str(exc))
         return None
 
     # -- as a batch --------------------------------------------------------------------------
 
-    def _batch(self, operations: Sequence[Operation]) -> list[tuple[int, str]]:
+    def _batch(self, operations: Sequence[Operation]) -> list[Failure | None]:
         payload = {"operations": [
             {
                 "method": _BATCH_FORM[op.kind][0],
@@ -129,7 +140,7 @@ class Sender:
         batch = self.api.call(lambda: self.api.client.batches.start(payload))
         status = self._wait(batch["id"])
         results = _read_results(self.api.download(status["response_body_url"]))
-        return [results.get(str(index), (503, "no result for this operation"))
+        return [results.get(str(index), Failure(503, "", "no result for this operation"))
                 for index in range(len(operations))]
 
     def _wait(self, batch_id: str) -> dict[str, Any]:
@@ -151,27 +162,28 @@ class Sender:
             pause *= 1.5
 
 
-def _read_results(archive: bytes) -> dict[str, tuple[int, str]]:
-    """``operation_id`` → (status code, error detail) from the results tarball."""
-    results: dict[str, tuple[int, str]] = {}
+def _read_results(archive: bytes) -> dict[str, Failure | None]:
+    """``operation_id`` → ``None`` (done) or its ``Failure``, from the results tarball."""
+    results: dict[str, Failure | None] = {}
     with tarfile.open(fileobj=io.BytesIO(gzip.decompress(archive)), mode="r:") as tar:
         for member in tar.getmembers():
             if not member.isfile() or not member.name.endswith(".json"):
                 continue
             for item in json.load(tar.extractfile(member)):  # type: ignore[arg-type]
                 status = int(item["status_code"])
-                detail = _detail(item.get("response", "")) if status >= 400 else ""
-                results[str(item["operation_id"])] = (status, detail)
+                results[str(item["operation_id"])] = (
+                    _failure(status, item.get("response", "")) if status >= 400 else None)
     return results
 
 
-def _detail(body: str) -> str:
-    """The useful part of a problem+json body: its detail and per-field errors."""
+def _failure(status: int, body: str) -> Failure:
+    """A problem+json body as a ``Failure``: its title, and its detail with per-field errors."""
     try:
         problem = json.loads(body)
     except (TypeError, ValueError):
-        return body[:300]
+        return Failure(status, "", body[:300])
     if not isinstance(problem, dict):
-        return body[:300]
+        return Failure(status, "", body[:300])
     fields = "; ".join(f"{e.get('field')}: {e.get('message')}" for e in problem.get("errors") or [])
-    return " ".join(filter(None, [problem.get("detail", ""), fields]))[:500]
+    detail = " ".join(filter(None, [problem.get("detail", ""), fields]))[:500]
+    return Failure(status, str(problem.get("title", "")), detail)

@@ -11,7 +11,10 @@ a crash replays at most one page, and replays are harmless (events are idempoten
 
 Pushes receive only what changed since the last successful push (the core keeps that state) and
 return a ``PushResult``; they batch at the platform's maximum and never change a contact's
-marketing consent.
+marketing consent. A contact the platform refuses for good (``PushResult.refused``, with a
+``RefusalReason``) is stored by the core and left out of later pushes until something that
+would change the platform's answer happens; a contact that failed for now (``failed``) is sent
+again next push. Neither holds up the other contacts of the call.
 """
 
 from __future__ import annotations
@@ -185,18 +188,42 @@ class LoyaltyEvent:
     properties: Mapping[str, Any] = field(default_factory=dict)
 
 
+class RefusalReason(StrEnum):
+    """Why a platform refuses a contact for good: the reasons a connector may report, one
+    vocabulary so the admin can tell the merchant what each means and what to do."""
+
+    NO_ADDRESS = "no_address"            # nothing the platform can find the contact by
+    INVALID_ADDRESS = "invalid_address"  # the platform calls the address fake or invalid
+    FORGOTTEN = "forgotten"              # permanently deleted there; it will not re-add them
+    COMPLIANCE = "compliance"            # held in compliance state (unsubscribed, bounced, review)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A platform's permanent no for one contact: sending again gets the same answer until the
+    address changes or the shopper subscribes again. ``detail`` is the platform's own words."""
+
+    reason: RefusalReason
+    detail: str = ""
+
+
 @dataclass
 class PushResult:
+    """What one push call did: ``failed`` may work next time (sent again then); ``refused`` will
+    not until something changes (the core keeps those contacts out of later pushes)."""
+
     sent: int = 0
     skipped: int = 0
     batches: int = 0
     failed: list[tuple[ContactRef, str]] = field(default_factory=list)
+    refused: list[tuple[ContactRef, Refusal]] = field(default_factory=list)
 
     def merge(self, other: PushResult) -> PushResult:
         self.sent += other.sent
         self.skipped += other.skipped
         self.batches += other.batches
         self.failed.extend(other.failed)
+        self.refused.extend(other.refused)
         return self
 
 
@@ -323,11 +350,13 @@ class Connector:
 
     def push_attributes(self, updates: Sequence[AttributeUpdate]) -> PushResult:
         """Write changed loyalty attributes; batch at ``push_batch_size``; report per-contact
-        refusals in ``PushResult.failed`` (they are retried next time) instead of raising."""
+        failures in ``PushResult.failed`` (sent again next push) and the platform's documented
+        permanent refusals in ``PushResult.refused`` instead of raising."""
         raise Unsupported(f"{self.name} cannot push attributes")
 
     def push_segment(self, change: SegmentChange) -> PushResult:
-        """Add and remove contacts of one segment (tags, lists); never touch consent."""
+        """Add and remove contacts of one segment (tags, lists) in the platform's largest bulk
+        calls; never touch consent; report per contact as ``push_attributes`` does."""
         raise Unsupported(f"{self.name} cannot push segments")
 
     def push_events(self, events: Sequence[LoyaltyEvent]) -> PushResult:

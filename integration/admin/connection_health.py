@@ -1,13 +1,14 @@
 """How each connection of an account is doing, from the records that already exist.
 
 Nothing here is stored for the page: the job runs (last sync, last push, API calls, failures,
-throttles the retry policy counted) and the webhook inbox (deliveries not processed yet) say it
-all. "Lag" is two figures a merchant can act on: how long the oldest unprocessed webhook has
+throttles the retry policy counted), the webhook inbox (deliveries not processed yet) and the
+contacts the connection refuses (``integration.refusals``) say it all. "Lag" is two figures a merchant can act on: how long the oldest unprocessed webhook has
 waited, and how long ago a sync last succeeded.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -15,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from integration import refusals
 from integration.models import Connection, JobRun, RunStatus
 from webhooks.models import InboxDelivery, InboxStatus
 
@@ -33,6 +35,8 @@ class ConnectionHealth:
     api_calls: int = 0                       # in the recent window
     throttled: int = 0
     failed_runs: int = 0
+    partial_runs: int = 0                    # finished with part of the work not done
+    refused: Counter[str] = field(default_factory=Counter)  # contacts refused, by reason
     errors: list[str] = field(default_factory=list)  # first lines of recent failures, newest first
 
     def inbox_lag(self, now: datetime) -> timedelta | None:
@@ -50,7 +54,7 @@ def _latest(db: Session, connection_id: int, job: str, *statuses: RunStatus) -> 
     ).first()
 
 
-FINISHED = (RunStatus.SUCCEEDED, RunStatus.FAILED)
+FINISHED = (RunStatus.SUCCEEDED, RunStatus.PARTIAL, RunStatus.FAILED)
 
 
 def connection_health(db: Session, connections: Sequence[Connection],
@@ -71,6 +75,8 @@ def connection_health(db: Session, connections: Sequence[Connection],
         .group_by(InboxDelivery.connection_id)
     ):
         by_id[connection_id].oldest_unprocessed_at, by_id[connection_id].unprocessed = oldest, count
+    for connection_id, counts in refusals.by_reason(db, list(by_id)).items():
+        by_id[connection_id].refused = counts
     for item in health:
         cid = item.connection.id
         item.last_sync = _latest(db, cid, "sync", *FINISHED)
@@ -85,6 +91,8 @@ def connection_health(db: Session, connections: Sequence[Connection],
         for run in recent:
             item.api_calls += run.api_calls
             item.throttled += int(run.counts.get("throttled", 0))
+            if run.status == RunStatus.PARTIAL:
+                item.partial_runs += 1
             if run.status == RunStatus.FAILED:
                 item.failed_runs += 1
                 if len(item.errors) < SHOWN_ERRORS:

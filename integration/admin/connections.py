@@ -1,5 +1,5 @@
-"""Admin pages of the account's connections: how each is doing, add one, reconnect, register
-webhooks.
+"""Admin pages of the account's connections: how each is doing, the contacts it refuses, add
+one, reconnect, register webhooks.
 
 Adding one: a platform connected by its settings (Mailchimp, Klaviyo, an installed plugin) gets
 a form generated from its connector's ``Settings`` and goes through ``connections.connect``, the
@@ -23,7 +23,7 @@ from connectors.sdk.registry import connector_class, installed
 from connectors.shopify.connector import valid_shop
 from connectors.shopify.oauth import ACCOUNT_KEY, RETURN_KEY
 from connectors.woocommerce.auth import NotAuthorized, begin_authorization, finish_authorization
-from integration import scope
+from integration import refusals, scope
 from integration.admin import i18n
 from integration.admin.connection_health import connection_health
 from integration.admin.views import bp, signed_in
@@ -42,6 +42,16 @@ def connections(db: Session):
     now = utcnow()
     return render_template("admin/connections.html", health=connection_health(db, rows, now),
                            now=now)
+
+
+@bp.get("/connections/<int:connection_id>/refused")
+@signed_in
+def refused_contacts(db: Session, connection_id: int):
+    """Who the connection refuses, grouped by reason, with what each reason means and what the
+    merchant can do about it."""
+    connection = scope.get(db, Connection, g.account.id, connection_id)
+    return render_template("admin/refused.html", connection=connection,
+                           groups=refusals.listing(db, connection.id))
 
 
 @bp.post("/connections/<int:connection_id>/webhooks")

@@ -130,6 +130,55 @@ TEXTS: dict[str, dict[str, str]] = {
     "woocommerce_authorize": {"en": "Authorize on the site", "tr": "Sitede yetkilendir"},
     "allow_insecure_http": {"en": "Accept an http:// site (keys travel unencrypted)",
                             "tr": "http:// siteyi kabul et (anahtarlar şifresiz iletilir)"},
+    # contacts a connection refuses (integration.refusals): one block, per RefusalReason
+    "partial_runs": {"en": "partial runs", "tr": "eksik kalan çalışma"},
+    "refused_contacts": {"en": "refused contacts", "tr": "reddedilen kişi"},
+    "refused_see": {"en": "who, and what you can do", "tr": "kimler ve ne yapabilirsiniz"},
+    "refused_title": {"en": "Contacts the email tool refuses", "tr": "E-posta aracının reddettiği kişiler"},
+    "refused_intro": {"en": "The platform refuses these contacts for good, so Sadakat does not send them "
+                            "again (no traffic, no noise in the job runs) until something changes its "
+                            "answer: a new address, or the shopper subscribing again.",
+                      "tr": "Platform bu kişileri kalıcı olarak reddediyor; Sadakat cevabı değiştirecek bir "
+                            "şey olana kadar (yeni bir adres ya da alışverişçinin yeniden abone olması) "
+                            "onları tekrar göndermez."},
+    "refused_none": {"en": "No contact is refused.", "tr": "Reddedilen kişi yok."},
+    "refused_since": {"en": "Refused on", "tr": "Reddedildiği gün"},
+    "refused_address": {"en": "Address refused", "tr": "Reddedilen adres"},
+    "refused_detail": {"en": "The platform said", "tr": "Platformun cevabı"},
+    "refused_retry": {"en": "changed since: sent again at the next push",
+                      "tr": "o zamandan beri değişti: bir sonraki gönderimde yeniden gönderilecek"},
+    "refused_more": {"en": "more not shown", "tr": "tanesi daha gösterilmiyor"},
+    "refusal_what_to_do": {"en": "What you can do", "tr": "Ne yapabilirsiniz"},
+    "refusal_no_address": {"en": "No e-mail address", "tr": "E-posta adresi yok"},
+    "refusal_no_address_means": {
+        "en": "The store has no e-mail address for these customers, so the email tool cannot find them.",
+        "tr": "Mağazada bu müşterilerin e-posta adresi yok; e-posta aracı onları bulamıyor."},
+    "refusal_no_address_do": {
+        "en": "Add their address in the store; Sadakat sends them at the next push after it arrives.",
+        "tr": "Adreslerini mağazada ekleyin; Sadakat adres geldikten sonraki ilk gönderimde onları gönderir."},
+    "refusal_invalid_address": {"en": "Address refused as fake or invalid",
+                                "tr": "Sahte ya da geçersiz sayılan adres"},
+    "refusal_invalid_address_means": {
+        "en": "The email tool calls the address fake or invalid (a typo, a throw-away mail domain) and will not add it.",
+        "tr": "E-posta aracı adresi sahte ya da geçersiz sayıyor (yazım hatası, geçici e-posta alanı) ve eklemiyor."},
+    "refusal_invalid_address_do": {
+        "en": "Correct the address in the store; Sadakat sends the contact again as soon as it changes.",
+        "tr": "Adresi mağazada düzeltin; Sadakat adres değişir değişmez kişiyi yeniden gönderir."},
+    "refusal_forgotten": {"en": "Permanently deleted in the email tool",
+                          "tr": "E-posta aracında kalıcı olarak silinmiş"},
+    "refusal_forgotten_means": {
+        "en": "Someone deleted this contact permanently in the email tool. It keeps the address only to refuse it: no app may add it back.",
+        "tr": "Bu kişi e-posta aracında kalıcı olarak silinmiş. Araç adresi yalnızca reddetmek için tutuyor: hiçbir uygulama onu geri ekleyemez."},
+    "refusal_forgotten_do": {
+        "en": "Only the shopper can come back: they sign up again through the email tool's own signup form. Sadakat sends them again when they do, when they subscribe again through the store, or when their address changes.",
+        "tr": "Yalnızca alışverişçi geri dönebilir: e-posta aracının kendi kayıt formundan yeniden kaydolur. Sadakat bunu yaptığında, mağazadan yeniden abone olduğunda ya da adresi değiştiğinde onu yeniden gönderir."},
+    "refusal_compliance": {"en": "Held in compliance state", "tr": "Uyum (compliance) durumunda tutuluyor"},
+    "refusal_compliance_means": {
+        "en": "The email tool holds the address in compliance state (it unsubscribed or bounced and was then removed, or it is under compliance review) and will not add it.",
+        "tr": "E-posta aracı adresi uyum durumunda tutuyor (abonelikten çıkmış ya da geri dönmüş ve sonra kaldırılmış, veya inceleme altında) ve eklemiyor."},
+    "refusal_compliance_do": {
+        "en": "The shopper has to sign up again through the email tool's own signup form; Sadakat sends them again when they subscribe again or their address changes.",
+        "tr": "Alışverişçinin e-posta aracının kendi kayıt formundan yeniden kaydolması gerekir; Sadakat yeniden abone olduğunda ya da adresi değiştiğinde onu yeniden gönderir."},
 }
 
 UNITS = {"en": ("s", "min", "h", "d"), "tr": ("sn", "dk", "sa", "gün")}

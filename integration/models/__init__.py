@@ -9,7 +9,7 @@ from integration.models.customers import Customer, CustomerIdentity, Referral
 from integration.models.jobs import JobRun, RunStatus
 from integration.models.ledger import EntryKind, LedgerEntry
 from integration.models.orders import Order, OrderLine, OrderStatus, Refund
-from integration.models.push import PushState
+from integration.models.push import PushRefusal, PushState, SegmentPushRetry
 from integration.models.program import Redemption, RedemptionStatus, Reward, RewardKind, Tier
 from integration.models.segments import (
     AbandonedCheckout,
@@ -41,6 +41,7 @@ __all__ = [
     "Order",
     "OrderLine",
     "OrderStatus",
+    "PushRefusal",
     "PushState",
     "Redemption",
     "RedemptionStatus",
@@ -53,6 +54,7 @@ __all__ = [
     "Segment",
     "SegmentChange",
     "SegmentMember",
+    "SegmentPushRetry",
     "SegmentPushState",
     "SyncCursor",
     "Tier",

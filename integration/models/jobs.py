@@ -15,6 +15,7 @@ from integration.db import BigId, UTCDateTime, utcnow
 class RunStatus(StrEnum):
     RUNNING = "running"
     SUCCEEDED = "succeeded"
+    PARTIAL = "partial"      # finished, but part of the work was not done (counts say why)
     FAILED = "failed"
     SKIPPED = "skipped"      # the previous run of the same job was still going
 

@@ -133,7 +133,8 @@ def test_push_with_nothing_changed_makes_no_call(engine, session, account, fake,
     assert report.changed == 0 and len(fake.calls()) == before
 
 
-def test_import_errors_are_reported_and_retried_next_push(engine, session, account, fake, klaviyo, store_customers):
+def test_an_address_klaviyo_refuses_is_kept_out_of_later_pushes(engine, session, account, fake, klaviyo,
+                                                                 store_customers):
     connection, connector = klaviyo
     emails = [fake.email(i) for i in range(6)]
     ids = store_customers(emails)
@@ -142,14 +143,18 @@ def test_import_errors_are_reported_and_retried_next_push(engine, session, accou
     session.commit()
     fake.reject_emails.add(emails[2])
     report = push_attributes(engine, connection.id, connector)
-    assert report.result.sent == 5
-    assert [(ref.email, "Invalid email" in reason) for ref, reason in report.result.failed] == [(emails[2], True)]
+    assert report.result.sent == 5 and report.result.failed == []
+    [(ref, refusal)] = report.result.refused
+    assert ref.email == emails[2] and refusal.reason == "invalid_address"
+    assert "Invalid email" in refusal.detail and report.refused == {"invalid_address": 1}
     assert len(fake.calls("get_errors_for_bulk_import_profiles_job")) == 1
 
-    fake.reject_emails.clear()
+    fake.reject_emails.clear()  # Klaviyo would say the same again: the address is not re-sent
+    adjust(session, account.id, ids[2], amount=5, reason="bonus", actor="test")
+    session.commit()
     report = push_attributes(engine, connection.id, connector)
-    assert report.changed == 1 and report.result.sent == 1
-    assert imported_emails(fake, since=1) == [emails[2]]
+    assert report.changed == 0 and report.excluded == 1
+    assert len(fake.calls("bulk_import_profiles")) == 1
 
 
 def test_pull_is_incremental_and_resumes_after_a_crash(engine, session, account, sleeps, connect, store_customers):

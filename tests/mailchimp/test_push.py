@@ -151,8 +151,8 @@ def test_fake_refuses_more_than_ten_simultaneous_connections(fake, make_connecto
     # the connector's direct calls never exceed its limit (5 by default, 10 at most)
     fake.latency, fake.max_in_flight = 0.05, 0
     fake.log.clear()
-    result = connector.push_segment(SegmentChange("vip", added=[u.contact for u in _updates(30)]))
-    assert len(result.failed) == 30  # none of them are members (404), but all were asked at once
+    result = connector.push_attributes(_updates(30))  # fewer than 50: direct calls, at once
+    assert result.sent == 30
     assert fake.max_in_flight == connector.settings.max_connections
     assert not [r for r in fake.log if r.status == 429]
 
