@@ -1,11 +1,13 @@
-"""Pushing loyalty attributes to Klaviyo: 100,000 changed profiles, a small delta, no change.
+"""Pushing to Klaviyo: 100,000 changed profiles, a small delta, no change; then segments.
 
 Runs the real path — ``integration.push.push_attributes`` → ``KlaviyoConnector`` → the official
 SDK over HTTP → the fake Klaviyo (spec-checked bodies, spec rate limits, asynchronous bulk-import
 jobs) — on a fresh SQLite database (or ``--database``), and prints wall time, API calls, bulk
-jobs and throttling for each phase. Goal for the no-change push: zero calls.
+jobs and throttling for each phase. Goal for the no-change push: zero calls. Then segment
+membership as lists (``email_segments``): seven segments, a first push and a 1 % delta,
+``--rounds`` times, at the spec's rate limits (list relationships: 10/s, 150/min).
 
-    .venv/bin/python benchmarks/email_push_klaviyo.py [--customers 100000]
+    .venv/bin/python benchmarks/email_push_klaviyo.py [--customers 100000] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 from sqlalchemy import insert, select
 from sqlmodel import Session
 
+import email_segments
 from connectors.klaviyo.connector import KlaviyoConnector
 from connectors.klaviyo.fake import FakeKlaviyo
 from integration.accounts import add_connection, create_account
@@ -107,6 +110,7 @@ def main() -> None:
     parser.add_argument("--delta", type=int, default=1_000, help="customers changed before the delta push")
     parser.add_argument("--database", help="SQLAlchemy URL (default: a temporary SQLite file)")
     parser.add_argument("--poll-interval", type=float, default=0.25)
+    parser.add_argument("--rounds", type=int, default=3, help="segment rounds (0: none)")
     args = parser.parse_args()
 
     rng = random.Random(42)
@@ -148,6 +152,16 @@ def main() -> None:
 
         phase("no-change push", fake, connector, timed,
               lambda: push_attributes(engine, connection.id, connector, batch=batch))
+
+        def forget_lists() -> None:
+            with fake.store.lock:
+                fake.store.lists.clear()
+                fake.store.list_members.clear()
+
+        if args.rounds:
+            email_segments.run(engine, account.id, connection.id, email_segments.Platform(
+                "klaviyo", lambda: connector_for(connection, box), lambda: len(fake.calls()),
+                forget_lists), rounds=args.rounds, rng=rng)
 
 
 if __name__ == "__main__":

@@ -4,13 +4,15 @@ Against the fake Mailchimp over real HTTP, with ``integration.push.push_attribut
 
 1. 100,000 changed profiles (half already in the audience with mixed statuses, half new);
 2. the same push again with nothing changed (goal: zero API calls);
-3. 1% of the customers changed (the daily case).
+3. 1% of the customers changed (the daily case);
+4. segment membership (``email_segments``): the customers in seven segments (tags), a first
+   push and a 1 % delta, ``--rounds`` times.
 
 Prints wall time (and the part spent in the connector: Mailchimp calls, batches, polling;
 the rest is the core computing attributes and recording push state), HTTP calls the fake received (batch polls and result downloads included),
 batches, operations run inside batches, and checks that no member's status changed.
 
-    .venv/bin/python benchmarks/email_push_mailchimp.py [--customers 100000] [--database URL]
+    .venv/bin/python benchmarks/email_push_mailchimp.py [--customers 100000] [--rounds 3] [--database URL]
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pathlib import Path
 
 from sqlalchemy import insert, update
 
+import email_segments
 from connectors.mailchimp.connector import MailchimpConnector
 from connectors.mailchimp.fake import FakeMailchimp
 from connectors.mailchimp.fake.store import STATUSES
@@ -81,6 +84,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--database", help="SQLAlchemy URL (default: a temporary SQLite file)")
+    parser.add_argument("--rounds", type=int, default=3, help="segment rounds (0: none)")
     args = parser.parse_args()
     rng = random.Random(42)
 
@@ -118,6 +122,17 @@ def main() -> None:
         print(f"\nmembers whose status changed: {changed}; new members: {len(new):,}, "
               f"all transactional: {set(new) == {'transactional'}}")
         print(f"most simultaneous requests at the fake: {fake.max_in_flight}")
+
+        def forget_tags() -> None:
+            with fake.audience.lock:
+                fake.audience.tags.clear()
+                for member in fake.audience.members.values():
+                    member.tags.clear()
+
+        if args.rounds:
+            email_segments.run(engine, account_id, connection_id, email_segments.Platform(
+                "mailchimp", lambda: MailchimpConnector(settings, policy=RetryPolicy()),
+                fake.http_calls, forget_tags), rounds=args.rounds, rng=rng)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """GDPR / KVKK: what we hold about a shopper, and forgetting them without breaking the ledger.
 
-Redaction removes personal data (e-mail, names, phone, birthday, platform ids, order e-mails);
-ledger entries stay, attached to the now anonymous customer row, so account totals still add up.
+Redaction removes personal data (e-mail, names, phone, birthday, platform ids, order e-mails,
+the addresses an email tool refused); ledger entries stay, attached to the now anonymous customer row, so account totals still add up.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from integration.models import (
     CustomerIdentity,
     LedgerEntry,
     Order,
+    PushRefusal,
     Redemption,
     Referral,
 )
@@ -69,6 +70,8 @@ def redact_customer(
     session.add(customer)
     session.exec(delete(CustomerIdentity).where(  # type: ignore[call-overload]
         CustomerIdentity.account_id == account_id, CustomerIdentity.customer_id == customer_id))
+    session.exec(delete(PushRefusal).where(  # type: ignore[call-overload]
+        PushRefusal.account_id == account_id, PushRefusal.customer_id == customer_id))
     for order in session.exec(scope.rows(Order, account_id).where(Order.customer_id == customer_id)):
         order.email = None
         session.add(order)

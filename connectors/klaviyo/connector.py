@@ -113,6 +113,7 @@ class KlaviyoConnector(Connector):
         self.profiles = self.api.Profiles
         self.lists = self.api.Lists
         self._list_ids: dict[str, str] = {}
+        self._found: dict[str, str] = {}  # e-mail → profile id looked up during this run
         self._account_id: str | None = None
 
     # -- calls ---------------------------------------------------------------------------------
@@ -316,6 +317,8 @@ class KlaviyoConnector(Connector):
                 result.failed.extend((ref, f"{operation}: Klaviyo has no profile {ref.platform_id} any more")
                                      for ref in gone if ref not in again)
                 looked_up.update(ref.customer_id for ref in again)
+                for ref in again:
+                    self._found.pop(ref.email.lower(), None)  # type: ignore[union-attr]
                 by_email = [ContactRef(ref.customer_id, ref.email) for ref in again]
                 batch += [(original, pid) for original in again
                           for ref, pid in self._profile_ids(by_email, result).items()
@@ -340,9 +343,12 @@ class KlaviyoConnector(Connector):
         return self._list_ids[name]
 
     def _profile_ids(self, refs: Sequence[ContactRef], result: PushResult) -> dict[ContactRef, str]:
-        """Klaviyo profile ids: known ones as given, the rest looked up by e-mail."""
+        """Klaviyo profile ids: known ones as given, the rest looked up by e-mail, once per run
+        (a contact in several segments is looked up for the first)."""
         ids = {ref: ref.platform_id for ref in refs if ref.platform_id}
-        missing = [ref for ref in refs if not ref.platform_id and ref.email]
+        ids |= {ref: self._found[ref.email.lower()] for ref in refs
+                if not ref.platform_id and ref.email and ref.email.lower() in self._found}
+        missing = [ref for ref in refs if ref not in ids and ref.email]
         result.refused.extend((ref, NO_ADDRESS) for ref in refs if not ref.platform_id and not ref.email)
         for start in range(0, len(missing), EMAIL_LOOKUP_BATCH):
             batch = missing[start:start + EMAIL_LOOKUP_BATCH]
@@ -350,6 +356,7 @@ class KlaviyoConnector(Connector):
             body = self._call("get_profiles", self.profiles.get_profiles,
                               filter=f"any(email,{emails})", page_size=PAGE_SIZE)
             found = {p["attributes"]["email"].lower(): p["id"] for p in body["data"]}
+            self._found.update(found)
             for ref in batch:
                 pid = found.get(ref.email.lower())
                 if pid:

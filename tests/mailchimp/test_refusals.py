@@ -18,7 +18,8 @@ from integration.app import create_app
 from integration.cli import main
 from integration.db import utcnow, write_session
 from integration.events import apply_event
-from integration.models import Account, AdminUser, Connection, JobRun, RunStatus
+from integration.models import Account, AdminUser, Connection, JobRun, PushRefusal, RunStatus
+from integration.privacy import redact_customer
 from integration.runtime import Runtime
 from integration.segments import SegmentDefinition, recompute_account, save_segment
 from jobs.runs import run_job
@@ -196,3 +197,18 @@ def test_segments_go_in_bulk_calls_of_at_most_500(engine, session, box, account,
     assert len(calls) == 3 and max(len(c.body.get("members_to_add", [])) for c in calls) == 500
     assert not fake.requests("POST", "/tags")
     assert len(fake.audience.tags["Everyone"].members) == 1200
+
+
+def test_redacting_a_customer_removes_the_address_mailchimp_refused(engine, session, box, account,
+                                                                    fake, connection, runtime):
+    fake.forget("gone@example.com")
+    store = add_connection(session, box, account, platform="shopify",
+                           external_id=f"shop-{account.id}.myshopify.com", credentials={"token": "x"})
+    outcome = apply_event(session, account, store, CustomerUpserted(customer=CustomerRecord(
+        platform_id="c1", email="gone@example.com")))
+    session.commit()
+    assert run_job(runtime, "push", connection.id).counts["refused_forgotten"] == 1
+    with write_session(engine) as tx:
+        redact_customer(tx, account.id, next(iter(outcome.customer_ids)))
+    session.rollback()
+    assert session.exec(select(PushRefusal).where(PushRefusal.connection_id == connection.id)).all() == []
