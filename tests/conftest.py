@@ -19,6 +19,7 @@ from integration.accounts import create_account
 from integration.db import make_engine
 from integration.migrate import upgrade
 from integration.models import Account
+from integration.runtime import Runtime
 from integration.settings import Settings, generate_key
 from integration.crypto import SecretBox
 from tests.databases import throwaway_database
@@ -70,6 +71,14 @@ def settings(database_url) -> Settings:
             "security": {"secret_key": "test-secret-key-0123456789", "encryption_key": generate_key()},
         }
     )
+
+
+@pytest.fixture
+def runtime(settings, engine) -> Iterator[Runtime]:
+    """What jobs run with (``run_job(runtime, ...)``), on the test database."""
+    rt = Runtime(settings)
+    yield rt
+    rt.close()
 
 
 @pytest.fixture(scope="session")

@@ -86,3 +86,15 @@ def customer_of(session: Session, account: Account, email: str) -> Customer:
     return session.exec(
         select(Customer).where(Customer.account_id == account.id, Customer.email == email)
     ).one()
+
+
+def segments(engine, account_id: int, rules: dict[str, dict]) -> None:
+    """Define the account's segments (name → rule) and compute them, as the segments job does."""
+    from integration.db import utcnow, write_session
+    from integration.segments import SegmentDefinition, recompute_account, save_segment
+
+    with write_session(engine) as session:
+        for name, rule in rules.items():
+            save_segment(session, account_id, SegmentDefinition(name=name, rule=rule))
+    with write_session(engine) as session:
+        recompute_account(session, account_id, utcnow())

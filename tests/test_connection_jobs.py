@@ -98,13 +98,6 @@ def memory_connector_installed(tmp_path_factory):
     installed.cache_clear()
 
 
-@pytest.fixture
-def runtime(settings, engine):
-    rt = Runtime(settings)
-    yield rt
-    rt.close()
-
-
 def memory_shop(session, box, token=None, refuse=()):
     token = token or uuid.uuid4().hex
     emails = [f"{token[:6]}-{n}@example.com" for n in range(3)]

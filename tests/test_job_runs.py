@@ -8,7 +8,6 @@ import threading
 import time
 from datetime import timedelta
 
-import pytest
 from click.testing import CliRunner
 from sqlmodel import Session, select
 
@@ -36,13 +35,6 @@ def always_fails(ctx):
     """Test job: fails."""
     ctx.count("tried")
     raise RuntimeError("the platform said no")
-
-
-@pytest.fixture
-def runtime(settings, engine):
-    rt = Runtime(settings)
-    yield rt
-    rt.close()
 
 
 def running_rows(engine, name):

@@ -6,7 +6,6 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-import pytest
 from sqlmodel import select
 
 from integration.accounts import create_account
@@ -24,16 +23,8 @@ from integration.models import (
     Tier,
 )
 from integration.program import Bonuses, Expiry, ProgramSettings
-from integration.runtime import Runtime
 from integration.segments import SegmentDefinition, save_segment
 from jobs.runs import run_job
-
-
-@pytest.fixture
-def runtime(settings, engine):
-    rt = Runtime(settings)
-    yield rt
-    rt.close()
 
 
 def new_account(session, **kwargs):

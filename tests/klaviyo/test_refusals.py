@@ -5,27 +5,18 @@ changes, the others are never held up, and a push with nothing changed writes no
 
 from __future__ import annotations
 
-import pytest
 from sqlmodel import select
 
 from connectors.klaviyo.fake.store import profile_index
 from integration import ledger
-from integration.db import utcnow, write_session
+from integration.db import write_session
 from integration.events import apply_event
 from integration.models import Account, Connection, CustomerIdentity, RunStatus
 from integration.records import CustomerRecord, CustomerUpserted
-from integration.runtime import Runtime
-from integration.segments import SegmentDefinition, recompute_account, save_segment
 from jobs.runs import run_job
+from tests.factories import segments
 
 WRITES = ("bulk_import_profiles", "add_profiles_to_list", "remove_profiles_from_list", "create_list")
-
-
-@pytest.fixture
-def runtime(settings, engine):
-    rt = Runtime(settings)
-    yield rt
-    rt.close()
 
 
 def _first(fake, consent: str, suppression: str | None) -> str:
@@ -57,12 +48,9 @@ def test_refused_address_is_kept_out_and_nobody_is_resubscribed(engine, session,
     assert run_job(runtime, "sync", connection.id).status == RunStatus.SUCCEEDED
     fake.store.delete(fake.store.by_email[deleted])
     with write_session(engine) as tx:
-        save_segment(tx, account.id, SegmentDefinition(
-            name="Loyal", rule={"metric": "points", "op": ">=", "value": 10}))
         for customer_id in ids:
             ledger.adjust(tx, account.id, customer_id, amount=25, reason="welcome", actor="test")
-    with write_session(engine) as tx:
-        recompute_account(tx, account.id, utcnow())
+    segments(engine, account.id, {"Loyal": {"metric": "points", "op": ">=", "value": 10}})
 
     first = run_job(runtime, "push", connection.id)
     assert first.status == RunStatus.PARTIAL, first.counts
@@ -114,11 +102,7 @@ def test_a_list_call_is_not_held_up_by_a_profile_klaviyo_no_longer_has(engine, s
         CustomerIdentity.connection_id == connection.id,
         CustomerIdentity.customer_id == ids[3])).one()
     fake.store.delete(profile_index(gone))  # deleted inside Klaviyo after our last push
-    with write_session(engine) as tx:
-        save_segment(tx, account.id, SegmentDefinition(
-            name="Everyone", rule={"metric": "points", "op": ">=", "value": 0}))
-    with write_session(engine) as tx:
-        recompute_account(tx, account.id, utcnow())
+    segments(engine, account.id, {"Everyone": {"metric": "points", "op": ">=", "value": 0}})
 
     run = run_job(runtime, "push", connection.id)
     assert fake.list_members("Sadakat: Everyone") == set(emails) - {emails[3]}

@@ -18,7 +18,6 @@ from connectors.sdk import (
     ContactRef,
     LoyaltyEvent,
     RetryPolicy,
-    SegmentChange,
 )
 
 

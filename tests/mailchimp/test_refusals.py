@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from click.testing import CliRunner
 from sqlmodel import select
 from werkzeug.security import generate_password_hash
@@ -20,9 +19,8 @@ from integration.db import utcnow, write_session
 from integration.events import apply_event
 from integration.models import Account, AdminUser, Connection, JobRun, PushRefusal, RunStatus
 from integration.privacy import redact_customer
-from integration.runtime import Runtime
-from integration.segments import SegmentDefinition, recompute_account, save_segment
 from jobs.runs import run_job
+from tests.factories import segments
 from tests.admin.conftest import PASSWORD
 from tests.admin.test_pages import sign_in
 
@@ -40,13 +38,6 @@ AUDIENCE = {
 }
 REFUSED = {"fer@example.com": "forgotten", "gul@example.com": "compliance",
            "hal@yopmail.com": "invalid_address"}
-
-
-@pytest.fixture
-def runtime(settings, engine):
-    rt = Runtime(settings)
-    yield rt
-    rt.close()
 
 
 def _audience(fake) -> None:
@@ -79,13 +70,10 @@ def _store(session, box, account: Account) -> tuple[Connection, dict[str, int]]:
 def _segments(engine, account: Account, ids: dict[str, int]) -> None:
     """Everyone gets points; 'Loyal' holds those with 50 or more, refused contacts included."""
     with write_session(engine) as session:
-        save_segment(session, account.id, SegmentDefinition(
-            name="Loyal", rule={"metric": "points", "op": ">=", "value": 50}))
         for n, customer_id in enumerate(ids.values()):
             ledger.adjust(session, account.id, customer_id, amount=40 + 10 * n, reason="welcome",
                           actor="test")
-    with write_session(engine) as session:
-        recompute_account(session, account.id, utcnow())
+    segments(engine, account.id, {"Loyal": {"metric": "points", "op": ">=", "value": 50}})
 
 
 def _writes(fake) -> list:
@@ -185,11 +173,7 @@ def test_segments_go_in_bulk_calls_of_at_most_500(engine, session, box, account,
         apply_event(session, account, store, CustomerUpserted(customer=CustomerRecord(
             platform_id=f"c{n}", email=f"shopper{n}@example.com")))
     session.commit()
-    with write_session(engine) as tx:
-        save_segment(tx, account.id, SegmentDefinition(
-            name="Everyone", rule={"metric": "points", "op": ">=", "value": 0}))
-    with write_session(engine) as tx:
-        recompute_account(tx, account.id, utcnow())
+    segments(engine, account.id, {"Everyone": {"metric": "points", "op": ">=", "value": 0}})
     run = run_job(runtime, "push", connection.id)
     assert run.status == RunStatus.SUCCEEDED, run.counts
     tag_id = fake.audience.tags["Everyone"].id
