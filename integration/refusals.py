@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import delete, func
+from sqlalchemy import and_, case, delete, func, not_, or_
 from sqlmodel import Session, select
 
 from connectors.sdk.base import ContactRef, Refusal
@@ -45,25 +45,30 @@ class Standing:
     stale: set[int] = field(default_factory=set)
 
 
-def _stale(refused_email: str | None, consent_seen_at: datetime | None, email: str | None,
-           consent: str, consent_at: datetime | None) -> bool:
-    if (email or "").lower() != (refused_email or ""):
-        return True
-    return (consent == Consent.SUBSCRIBED and consent_at is not None
-            and (consent_seen_at is None or consent_at > consent_seen_at))
+# A refusal is stale when the customer's (normalised, lower-case) address is not the one refused,
+# or they gave marketing consent again after it was refused.
+_STALE = or_(
+    func.coalesce(Customer.email, "") != func.coalesce(PushRefusal.email, ""),
+    and_(Customer.consent == Consent.SUBSCRIBED.value,
+         Customer.consent_updated_at.is_not(None),  # type: ignore[union-attr]
+         or_(PushRefusal.consent_seen_at.is_(None),  # type: ignore[union-attr]
+             Customer.consent_updated_at > PushRefusal.consent_seen_at)),
+)
+
+
+def _query(*columns):
+    return (select(*columns).select_from(PushRefusal)
+            .join(Customer, Customer.id == PushRefusal.customer_id)
+            .where(Customer.redacted_at.is_(None)))  # type: ignore[union-attr]
 
 
 def _rows(session: Session, connection_id: int, customer_ids: Iterable[int] | None = None):
-    query = (
-        select(PushRefusal, Customer.email, Customer.consent, Customer.consent_updated_at)
-        .join(Customer, Customer.id == PushRefusal.customer_id)
-        .where(PushRefusal.connection_id == connection_id,
-               Customer.redacted_at.is_(None))  # type: ignore[union-attr]
-    )
+    """(refusal, the customer's address now, stale?) for the connection's refused contacts."""
+    query = _query(PushRefusal, Customer.email, case((_STALE, True), else_=False)).where(
+        PushRefusal.connection_id == connection_id)
     if customer_ids is not None:
         query = query.where(PushRefusal.customer_id.in_(list(customer_ids)))  # type: ignore[attr-defined]
-    for refusal, email, consent, consent_at in session.exec(query):
-        yield refusal, email, _stale(refusal.email, refusal.consent_seen_at, email, consent, consent_at)
+    yield from session.exec(query)
 
 
 def standing(session: Session, connection_id: int, customer_ids: Sequence[int]) -> Standing:
@@ -124,7 +129,8 @@ def lift(session: Session, connection: Connection, customer_ids: Iterable[int], 
 def excluded(session: Session, connection_id: int) -> int:
     """How many of the connection's contacts its pushes leave out now (stale refusals are not
     counted: the next push sends those)."""
-    return sum(1 for _, _, stale in _rows(session, connection_id) if not stale)
+    return session.exec(_query(func.count()).where(
+        PushRefusal.connection_id == connection_id, not_(_STALE))).one()
 
 
 def by_reason(session: Session, connection_ids: Sequence[int] | None = None
