@@ -12,7 +12,7 @@ from werkzeug.security import generate_password_hash
 
 from connectors.sdk import Consent, CustomerRecord, CustomerUpserted
 from integration import ledger
-from integration.accounts import add_connection
+from integration.accounts import add_connection, create_account
 from integration.app import create_app
 from integration.cli import main
 from integration.db import utcnow, write_session
@@ -138,6 +138,15 @@ def test_refusals_are_kept_excluded_and_reported(engine, session, box, account, 
     assert "Permanently deleted in the email tool" in listing
     assert "sign up again" in listing
     assert "ada@example.com" not in listing
+    assert "Ne yapabilirsiniz" in client.get(
+        f"/admin/connections/{connection.id}/refused?lang=tr").get_data(as_text=True)
+    client.get("/admin/connections?lang=en")
+    stranger = create_account(session, f"Other {account.id}")
+    session.commit()
+    elsewhere = add_connection(session, box, stranger, platform="mailchimp",
+                               external_id=f"other-{connection.id}", credentials={"api_key": "x-us1"})
+    session.commit()
+    assert client.get(f"/admin/connections/{elsewhere.id}/refused").status_code == 404
     metrics = client.get("/metrics").get_data(as_text=True)
     assert (f'sadakat_push_refused_contacts{{connection="{connection.id}",platform="mailchimp",'
             f'reason="forgotten"}} 1.0') in metrics
